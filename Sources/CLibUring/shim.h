@@ -1,0 +1,105 @@
+// CLibUring: the thinnest shim over liburing 2.3.
+//
+// Re-exports what Swift cannot import from <liburing.h> (function-like macros,
+// flag macros over enum bits, the CQE iteration macro) as static inline
+// functions and static const values. Nothing else lives here.
+#ifndef CLIBURING_SHIM_H
+#define CLIBURING_SHIM_H
+
+// <features.h> first: liburing.h defines _XOPEN_SOURCE/_GNU_SOURCE, which on a
+// clean build breaks the Glibc module's fd_set (swiftlang/swift#69311).
+#include <features.h>
+// The kernel's uapi header first: swift-system's CSystem module includes it too,
+// and liburing's private copy (same include guard, older) would then define
+// io_uring_sqe differently in two modules.
+#include <linux/io_uring.h>
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/audit.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <pthread.h>
+
+// MARK: - SQE flags (macros over enum bits in io_uring.h)
+static const unsigned char CLU_IOSQE_FIXED_FILE = IOSQE_FIXED_FILE;
+static const unsigned char CLU_IOSQE_IO_DRAIN = IOSQE_IO_DRAIN;
+static const unsigned char CLU_IOSQE_IO_LINK = IOSQE_IO_LINK;
+static const unsigned char CLU_IOSQE_IO_HARDLINK = IOSQE_IO_HARDLINK;
+static const unsigned char CLU_IOSQE_ASYNC = IOSQE_ASYNC;
+static const unsigned char CLU_IOSQE_BUFFER_SELECT = IOSQE_BUFFER_SELECT;
+static const unsigned char CLU_IOSQE_CQE_SKIP_SUCCESS = IOSQE_CQE_SKIP_SUCCESS;
+
+// MARK: - Constants newer than the 6.1 uapi header shipped with liburing 2.3
+#ifndef IORING_SETUP_NO_SQARRAY
+#define IORING_SETUP_NO_SQARRAY (1U << 16)
+#endif
+
+// MARK: - Batch CQE drain (io_uring_for_each_cqe is a macro)
+
+/// Copies up to `max` ready CQEs into `out` and advances the CQ head past them.
+/// Returns how many were copied. Never blocks, never enters the kernel.
+static inline unsigned clu_drain_cqes(struct io_uring *ring,
+                                      struct io_uring_cqe *out,
+                                      unsigned max) {
+  unsigned count = 0;
+  unsigned head;
+  struct io_uring_cqe *cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    if (count == max) break;
+    out[count++] = *cqe;
+  }
+  if (count) io_uring_cq_advance(ring, count);
+  return count;
+}
+
+/// The ring's SQ flags as the kernel last published them (IORING_SQ_*).
+static inline unsigned clu_sq_flags(const struct io_uring *ring) {
+  return IO_URING_READ_ONCE(*ring->sq.kflags);
+}
+
+/// Raw io_uring_setup(2), to tell why the kernel refuses a ring.
+static inline int clu_sys_io_uring_setup(unsigned entries,
+                                         struct io_uring_params *p) {
+  return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+// MARK: - eventfd (not in SwiftGlibc)
+static inline int clu_eventfd(unsigned initval, int flags) {
+  return eventfd(initval, flags);
+}
+static const int CLU_EFD_CLOEXEC = EFD_CLOEXEC;
+static const int CLU_EFD_NONBLOCK = EFD_NONBLOCK;
+
+// MARK: - Threads
+static inline pid_t clu_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+/// pthread_setname_np is hidden behind _GNU_SOURCE in SwiftGlibc.
+static inline int clu_set_thread_name(const char *name) {
+  return pthread_setname_np(pthread_self(), name);
+}
+
+// MARK: - seccomp (used by tests that simulate a container that denies io_uring)
+
+/// Installs a seccomp filter in the calling thread (and the threads it creates
+/// afterwards) that makes io_uring_setup(2) fail with `errnoValue`.
+/// Returns 0 on success, -1 with errno set on failure.
+static inline int clu_deny_io_uring_setup(int errnoValue) {
+  struct sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (errnoValue & SECCOMP_RET_DATA)),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {
+    .len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+    .filter = filter,
+  };
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                      SECCOMP_FILTER_FLAG_TSYNC, &prog);
+}
+
+#endif

@@ -1,0 +1,86 @@
+import CLibUring
+public import SystemPackage
+
+/// One io_uring: a submission queue, a completion queue and what the kernel
+/// supports. No threads and no async: whoever owns the ring drives it.
+///
+/// Ownership and thread-safety: `Ring` is move-only and not `Sendable`. Exactly
+/// one owner prepares, submits and drains it, from one thread (with
+/// ``RingSetup/singleIssuer`` the kernel enforces that it is the creating thread).
+/// The ring is torn down (`io_uring_queue_exit`) when the owner drops it.
+///
+/// Guarantees: a prepared submission is never dropped (a full SQ is flushed and
+/// retried) and a completion is never lost (CQ overflow is flushed from the
+/// kernel's backlog; `EBUSY` from submission spills ready completions and retries).
+public struct Ring: ~Copyable {
+  // SAFETY: allocated in `init`, initialised by io_uring_queue_init_params and
+  // torn down in `deinit`; `Ring` is ~Copyable, so exactly one owner frees it.
+  let raw: UnsafeMutablePointer<io_uring>
+  // SAFETY: the drain batch; owned and freed like `raw`.
+  let batch: UnsafeMutablePointer<io_uring_cqe>
+  let batchCapacity: Int
+  /// Completions taken off the CQ ring while retrying a submission that the
+  /// kernel refused with `EBUSY`; handed out first by the next drain.
+  var spilled: [Completion] = []
+
+  /// What was applied at setup, after stepping down refused flags.
+  public let setup: RingSetup
+  /// The features the kernel reported.
+  public let features: RingFeatures
+
+  /// Creates a ring, stepping down flag by flag while the kernel answers `EINVAL`.
+  ///
+  /// - Throws: ``UringUnavailableError`` naming the cause (`ENOSYS`, `EPERM` from
+  ///   seccomp or `io_uring_disabled`, `ENOMEM` from memlock) and what to do.
+  public init(options: RingOptions = RingOptions()) throws(UringUnavailableError) {
+    let raw = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
+    raw.initialize(to: io_uring())
+    let created: (RingSetup, RingFeatures)
+    do {
+      created = try Ring.create(raw, options: options)
+    } catch {
+      raw.deallocate()
+      throw error
+    }
+    guard created.1.contains(.noDrop) else {
+      io_uring_queue_exit(raw)
+      raw.deallocate()
+      throw UringUnavailableError(cause: .missingFeature("IORING_FEAT_NODROP (5.5+)"), errno: nil)
+    }
+    self.raw = raw
+    self.setup = created.0
+    self.features = created.1
+    self.batchCapacity = Int(min(max(created.0.completionQueueEntries, 64), 1024))
+    self.batch = .allocate(capacity: batchCapacity)
+  }
+
+  deinit {
+    io_uring_queue_exit(raw)
+    raw.deallocate()
+    batch.deallocate()
+  }
+
+  /// The ring's file descriptor (for `IORING_OP_MSG_RING` targets and diagnostics).
+  public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: raw.pointee.ring_fd) }
+
+  /// Submissions prepared but not yet handed to the kernel.
+  public var pendingSubmissions: UInt32 { io_uring_sq_ready(raw) }
+
+  /// Completions ready in the CQ ring (not counting the kernel's overflow backlog).
+  public var readyCompletions: UInt32 { io_uring_cq_ready(raw) }
+
+  /// Whether the kernel holds overflowed completions not yet in the CQ ring.
+  public var hasOverflowBacklog: Bool { clu_sq_flags(raw) & UInt32(IORING_SQ_CQ_OVERFLOW) != 0 }
+
+  /// The opcodes this kernel supports.
+  public func probe() -> Probe {
+    guard let probe = io_uring_get_probe_ring(raw) else { return Probe.empty }
+    defer { io_uring_free_probe(probe) }
+    return Probe(probe)
+  }
+}
+
+extension Probe {
+  static var empty: Probe { Probe() }
+  private init() {}
+}

@@ -1,0 +1,68 @@
+public import SystemPackage
+public import Uring
+
+/// Why an I/O operation on a reactor failed: the errno (or cancellation), the
+/// operation, and the path when there is one.
+public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
+  public enum Kind: Sendable, Hashable {
+    /// The kernel answered with this errno.
+    case system(Errno)
+    /// The calling task was cancelled; the operation was cancelled in the
+    /// kernel (or never reached it), and its memory was kept until its CQE.
+    case cancelled
+    /// The reactor shut down before the operation completed.
+    case reactorShutDown
+    /// The operation's deadline passed.
+    case timedOut
+  }
+
+  public var kind: Kind
+  /// The operation that failed.
+  public var operation: Opcode
+  /// The path it was about, if any.
+  public var path: FilePath?
+
+  public init(_ kind: Kind, operation: Opcode, path: FilePath? = nil) {
+    self.kind = kind
+    self.operation = operation
+    self.path = path
+  }
+
+  /// The errno: the kernel's, or `ECANCELED`/`ETIMEDOUT` for the other kinds.
+  public var errno: Errno {
+    switch kind {
+    case .system(let errno): errno
+    case .cancelled, .reactorShutDown: .canceled
+    case .timedOut: .timedOut
+    }
+  }
+
+  public var description: String {
+    let what: String =
+      switch kind {
+      case .system(let errno): "\(errno)"
+      case .cancelled: "cancelled"
+      case .reactorShutDown: "the reactor shut down"
+      case .timedOut: "timed out"
+      }
+    let pathText = path.map { " '\($0)'" } ?? ""
+    return "\(operation.name)\(pathText): \(what)"
+  }
+}
+
+extension OperationOutcome {
+  /// The non-negative result, or the error it stands for.
+  func value(_ operation: Opcode, path: FilePath? = nil) throws(IOError) -> Int32 {
+    if result >= 0 { return result }
+    if let reason = cancellation, result == -Errno.canceled.rawValue || result == -Errno.interrupted.rawValue {
+      let kind: IOError.Kind =
+        switch reason {
+        case .task: .cancelled
+        case .shutdown: .reactorShutDown
+        case .deadline: .timedOut
+        }
+      throw IOError(kind, operation: operation, path: path)
+    }
+    throw IOError(.system(Errno(rawValue: -result)), operation: operation, path: path)
+  }
+}

@@ -1,0 +1,55 @@
+import Glibc
+import Uring
+
+extension EventLoop {
+  /// Dispatches one completion to its waiter. A slot is released only on the
+  /// final CQE (rule 2); its retained references are dropped after the waiter
+  /// has been resumed.
+  func handle(_ completion: Completion) {
+    if completion.hasMore {
+      // Multishot (or the first CQE of a zero-copy send): the slot stays.
+      let handler = table.withEntry(completion.userData) { entry -> (any CompletionHandler)? in
+        if case .handler(let handler) = entry.waiter { return handler }
+        return nil
+      }
+      let reason = table.withEntry(completion.userData) { $0.cancellation } ?? nil
+      handler??.complete(completion, isFinal: false, cancellation: reason)
+      return
+    }
+    guard let entry = table.remove(completion.userData) else {
+      preconditionFailure("completion for unknown user_data \(completion.userData)")
+    }
+    switch entry.waiter {
+    case .task(let continuation):
+      var outcome = OperationOutcome(
+        result: completion.result, flags: completion.flags, cancellation: entry.cancellation)
+      if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
+        // Rule 4: the caller gave up; the descriptor must not leak.
+        submitInternal(.close(fd: completion.result))
+        outcome.result = -ECANCELED
+      }
+      continuation.resume(returning: outcome)
+    case .handler(let handler):
+      handler.complete(completion, isFinal: true, cancellation: entry.cancellation)
+    case .wakeup:
+      wakeupArmed = false
+      if lifecycle.rawValue < Lifecycle.closing.rawValue { armWakeup() }
+    case .none:
+      break
+    }
+    withExtendedLifetime(entry) {}
+  }
+
+  /// Arms the eventfd read that lets other threads wake the loop.
+  func armWakeup() {
+    let userData = table.insert(
+      InFlight(
+        opcode: .read, waiter: .wakeup, retained: (nil, nil),
+        createsDescriptor: false, armed: true, cancellation: nil))
+    // SAFETY: `wakeupBuffer` lives until `teardown`, which runs only after this
+    // read's final CQE has been reaped.
+    let buffer = UnsafeMutableRawBufferPointer(start: wakeupBuffer, count: 8)
+    ring!.prepare(.read(fd: remote.eventFD, buffer: buffer, offset: nil), userData: userData)
+    wakeupArmed = true
+  }
+}

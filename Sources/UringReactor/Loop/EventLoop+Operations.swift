@@ -1,0 +1,110 @@
+import Glibc
+import Uring
+
+extension EventLoop {
+  /// Submits `operation` and suspends until its final completion.
+  ///
+  /// Must be called on the loop thread. `retained` is held by the in-flight
+  /// slot until the final CQE (rule 1, rule 2). If the task is cancelled, the
+  /// cancellation goes to the loop, which submits `IORING_OP_ASYNC_CANCEL`; the
+  /// waiter still waits for the operation's own CQE (rule 3).
+  nonisolated(nonsending) func perform(
+    _ operation: RingOperation,
+    retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
+    createsDescriptor: Bool = false
+  ) async -> OperationOutcome {
+    guard lifecycle == .running else {
+      return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
+    }
+    precondition(ownsLoopState, "an operation must be prepared on its reactor's loop thread")
+    if Task.isCancelled {
+      return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
+    }
+    let userData = table.insert(
+      InFlight(
+        opcode: operation.opcode, waiter: .none, retained: retained,
+        createsDescriptor: createsDescriptor, armed: false, cancellation: nil))
+    return await withTaskCancellationHandler {
+      await withUnsafeContinuation { continuation in
+        arm(userData, operation, continuation)
+      }
+    } onCancel: {
+      requestCancel(userData, reason: .task)
+    }
+  }
+
+  /// Stores the waiter and prepares the SQE, unless a cancellation arrived
+  /// first, in which case nothing reaches the kernel and the waiter resumes.
+  private func arm(
+    _ userData: UInt64,
+    _ operation: RingOperation,
+    _ continuation: UnsafeContinuation<OperationOutcome, Never>
+  ) {
+    let earlyCancellation = table.withEntry(userData) { entry -> CancellationReason? in
+      entry.waiter = .task(continuation)
+      if let reason = entry.cancellation { return reason }
+      entry.armed = true
+      return nil
+    }
+    if let reason = earlyCancellation {
+      let entry = table.remove(userData)
+      continuation.resume(
+        returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: reason))
+      _ = entry
+      return
+    }
+    ring!.prepare(operation, userData: userData)
+  }
+
+  /// Starts an operation whose completions go to `handler` (multishot ops,
+  /// bridges). Loop thread only. Returns its `user_data`, or `nil` when the
+  /// loop no longer accepts operations.
+  func start(
+    _ operation: RingOperation,
+    handler: any CompletionHandler,
+    retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
+    flags: SubmissionFlags = []
+  ) -> UInt64? {
+    guard lifecycle == .running, ownsLoopState else { return nil }
+    let userData = table.insert(
+      InFlight(
+        opcode: operation.opcode, waiter: .handler(handler), retained: retained,
+        createsDescriptor: false, armed: true, cancellation: nil))
+    ring!.prepare(operation, userData: userData, flags: flags)
+    return userData
+  }
+
+  /// Submits an internal operation nobody waits for (a cancel request, the
+  /// close of an abandoned descriptor); its slot keeps shutdown waiting for it.
+  func submitInternal(_ operation: RingOperation) {
+    let userData = table.insert(
+      InFlight(
+        opcode: operation.opcode, waiter: .none, retained: (nil, nil),
+        createsDescriptor: false, armed: true, cancellation: nil))
+    ring!.prepare(operation, userData: userData)
+  }
+
+  /// Asks the loop to cancel the operation `userData`. Any thread (rule 5: only
+  /// the loop thread touches the SQ, so other threads post the request).
+  func requestCancel(_ userData: UInt64, reason: CancellationReason) {
+    if ownsLoopState {
+      cancelOnLoop(userData, reason: reason)
+    } else {
+      // A closed inbox means the loop has reaped every operation already.
+      _ = remote.push { $0.cancellations.append(userData) }
+    }
+  }
+
+  /// Marks the operation cancelled and, if its SQE was prepared, submits
+  /// `IORING_OP_ASYNC_CANCEL` for it. Its slot stays until its own CQE.
+  func cancelOnLoop(_ userData: UInt64, reason: CancellationReason) {
+    let mustCancel = table.withEntry(userData) { entry -> Bool in
+      guard entry.cancellation == nil else { return false }
+      entry.cancellation = reason
+      return entry.armed
+    }
+    if mustCancel == true {
+      submitInternal(.cancel(userData: userData, flags: 0))
+    }
+  }
+}

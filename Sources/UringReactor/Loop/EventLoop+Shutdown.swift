@@ -1,0 +1,37 @@
+import Glibc
+import Uring
+
+extension EventLoop {
+  /// Stops taking operations and cancels every one in flight. Jobs keep
+  /// running, so the waiters resume (with "shut down") and their tasks go on.
+  func beginShutdown() {
+    guard lifecycle == .running else { return }
+    setLifecycle(.draining)
+    for userData in table.occupied() {
+      let isUserOperation = table.withEntry(userData) { entry -> Bool in
+        switch entry.waiter {
+        case .task, .handler: true
+        case .wakeup, .none: false
+        }
+      }
+      if isUserOperation == true { cancelOnLoop(userData, reason: .shutdown) }
+    }
+  }
+
+  /// Called with the inbox closed and only the eventfd read in flight: cancels
+  /// it, reaps every last CQE, then tears the ring down.
+  func finish() {
+    if wakeupArmed {
+      for userData in table.occupied() {
+        submitInternal(.cancel(userData: userData, flags: 0))
+      }
+    }
+    while table.count > 0 {
+      ring!.submitAndWait(1)
+      handleCompletions()
+    }
+    ring = nil
+    setLifecycle(.terminated)
+    LoopThreadMarker.mark(nil)
+  }
+}

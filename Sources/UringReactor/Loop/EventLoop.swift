@@ -1,0 +1,102 @@
+import CLibUring
+import Dispatch
+import Glibc
+import Synchronization
+import Uring
+
+/// The state of one reactor thread: its ring, its in-flight table and its job
+/// queues. Created on, and (but for `remote` and `lifecycle`) only touched by,
+/// the loop thread.
+///
+/// Thread-safety: `@unchecked Sendable` because references cross threads (the
+/// reactor and cancellation handlers hold one), but every stored `var` is
+/// confined to the loop thread. Other threads talk to the loop only through
+/// `remote` (a locked inbox) and read `lifecycle` (an atomic).
+final class EventLoop: @unchecked Sendable {
+  enum Lifecycle: UInt8 {
+    /// Accepting jobs and operations.
+    case running = 0
+    /// Shutdown requested: in-flight operations are being cancelled and reaped;
+    /// new operations fail with "shut down"; jobs still run.
+    case draining = 1
+    /// No more jobs accepted; reaping the loop's own last operations.
+    case closing = 2
+    /// The thread has left the loop; the ring is gone.
+    case terminated = 3
+  }
+
+  // Ordering: written only by the loop thread (release); other threads read it
+  // with acquire to learn that operations are refused or the ring is gone.
+  private let lifecycleState = Atomic<UInt8>(Lifecycle.running.rawValue)
+  let remote: RemoteQueue
+  let name: String
+
+  // MARK: Loop-thread state
+  var ring: Ring?
+  var table = InFlightTable(capacity: 1024)
+  /// Jobs ready to run next iteration.
+  var ready: [ReadyJob] = []
+  /// The batch being run (kept to reuse its capacity).
+  var running: [ReadyJob] = []
+  /// Completions drained this iteration (kept to reuse its capacity).
+  var completions: [Completion] = []
+  /// The executors jobs run on; set once by the reactor before the loop starts.
+  var serialExecutor: UnownedSerialExecutor?
+  var taskExecutor: UnownedTaskExecutor?
+  /// Whether the eventfd read is armed.
+  var wakeupArmed = false
+  // SAFETY: 8 bytes the kernel writes when the eventfd read completes. Freed
+  // only in `teardown`, after the read's final CQE (rule 2).
+  let wakeupBuffer = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+  /// Counters for tests and diagnostics (loop thread only).
+  var statistics = LoopStatistics()
+
+  /// Copied from the ring at creation, readable from any thread.
+  let setup: RingSetup
+  let features: RingFeatures
+  let probe: Probe
+
+  init(ring: consuming Ring, remote: RemoteQueue, name: String) {
+    self.setup = ring.setup
+    self.features = ring.features
+    self.probe = ring.probe()
+    self.ring = consume ring
+    self.remote = remote
+    self.name = name
+    ready.reserveCapacity(1024)
+    running.reserveCapacity(1024)
+    completions.reserveCapacity(1024)
+  }
+
+  deinit {
+    wakeupBuffer.deallocate()
+  }
+
+  var lifecycle: Lifecycle {
+    Lifecycle(rawValue: lifecycleState.load(ordering: .acquiring))!
+  }
+
+  func setLifecycle(_ state: Lifecycle) {
+    lifecycleState.store(state.rawValue, ordering: .releasing)
+  }
+
+  /// Whether the calling thread runs this loop's jobs: the loop thread, or the
+  /// fallback queue after termination. This is what isolation checks use.
+  @inline(__always)
+  var isOnLoopThread: Bool { LoopThreadMarker.isMarked(self) }
+
+  /// Whether the calling thread may touch the loop's state (ring, table, queues):
+  /// it is the loop thread, and the loop has not begun closing.
+  @inline(__always)
+  var ownsLoopState: Bool {
+    isOnLoopThread && lifecycleState.load(ordering: .relaxed) < Lifecycle.closing.rawValue
+  }
+}
+
+/// Counters kept by the loop thread.
+struct LoopStatistics: Sendable {
+  var iterations = 0
+  var jobsRun = 0
+  var completions = 0
+  var waits = 0
+}

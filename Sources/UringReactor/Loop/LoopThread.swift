@@ -1,0 +1,47 @@
+import CLibUring
+import Glibc
+
+/// A joinable pthread that runs one closure: the reactor's loop.
+struct LoopThread: Sendable {
+  private final class Start: @unchecked Sendable {
+    // SAFETY: written before pthread_create, read once by the new thread.
+    let body: @Sendable () -> Void
+    let name: String
+    init(body: @escaping @Sendable () -> Void, name: String) {
+      self.body = body
+      self.name = name
+    }
+  }
+
+  let handle: pthread_t
+
+  /// Starts a thread named `name` (at most 15 bytes are kept) running `body`.
+  static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> LoopThread {
+    let start = Unmanaged.passRetained(Start(body: body, name: name)).toOpaque()
+    var handle = pthread_t()
+    let result = pthread_create(
+      &handle, nil,
+      { raw in
+        let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+        _ = clu_set_thread_name(String(start.name.utf8.prefix(15))!)
+        start.body()
+        return nil
+      }, start)
+    precondition(result == 0, "pthread_create failed: \(result)")
+    return LoopThread(handle: handle)
+  }
+
+  /// Waits for the thread to exit.
+  func join() {
+    let result = pthread_join(handle, nil)
+    precondition(result == 0, "pthread_join failed: \(result)")
+  }
+
+  /// Lets the thread exit on its own.
+  func detach() {
+    _ = pthread_detach(handle)
+  }
+
+  /// Whether the calling thread is this one.
+  var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
+}

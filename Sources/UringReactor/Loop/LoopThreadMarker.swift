@@ -1,0 +1,25 @@
+import Glibc
+
+/// Marks the thread that is running an event loop's jobs, so that "am I on the
+/// loop?" is one thread-local read (`pthread_getspecific`), no lock, no syscall.
+enum LoopThreadMarker {
+  /// One key for the process; never deleted.
+  static let key: pthread_key_t = {
+    var key = pthread_key_t()
+    let result = pthread_key_create(&key, nil)
+    precondition(result == 0, "pthread_key_create failed: \(result)")
+    return key
+  }()
+
+  /// Marks the calling thread as running `loop`'s jobs (or clears the mark).
+  static func mark(_ loop: EventLoop?) {
+    let value = loop.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) }
+    pthread_setspecific(key, value)
+  }
+
+  /// Whether the calling thread is marked as running `loop`'s jobs.
+  @inline(__always)
+  static func isMarked(_ loop: EventLoop) -> Bool {
+    pthread_getspecific(key) == Unmanaged.passUnretained(loop).toOpaque()
+  }
+}

@@ -1,0 +1,12 @@
+public import Uring
+
+/// How to build a ``Reactor``.
+public struct ReactorOptions: Sendable, Hashable {
+  /// The ring's set-up. Defaults: SQ 256, CQ 4096, `SINGLE_ISSUER` +
+  /// `DEFER_TASKRUN`, registered ring fd, no `SQPOLL`.
+  public var ring = RingOptions()
+  /// The loop thread's name (at most 15 bytes are kept).
+  public var name = "uring-reactor"
+
+  public init() {}
+}

@@ -1,0 +1,106 @@
+import CLibUring
+import Glibc
+import Synchronization
+
+/// The loop's inbox for other threads: jobs and cancellation requests, behind a
+/// lock, plus the sleeping flag that decides whether a producer must wake the
+/// loop through its eventfd.
+///
+/// Wake protocol (Dekker-style, both sides sequentially consistent): the loop
+/// stores `sleeping = true`, then loads `pending`; a producer appends, increments
+/// `pending`, then exchanges `sleeping` to `false` and writes the eventfd if it
+/// was `true`. At least one side sees the other, so no item waits unseen while
+/// the loop sleeps, and the eventfd is written only when the loop may sleep.
+final class RemoteQueue: Sendable {
+  struct Inbox {
+    var jobs: [ReadyJob] = []
+    var cancellations: [UInt64] = []
+    var shutdownRequested = false
+    /// Set by the loop as it terminates: later jobs go to the fallback.
+    var closed = false
+  }
+
+  enum PushResult {
+    case queued
+    case closed
+  }
+
+  private let inbox = Mutex(Inbox())
+  /// Items pushed since the loop last took the inbox.
+  // Ordering: sequentially consistent, see the wake protocol above.
+  private let pending = Atomic<Int>(0)
+  /// The loop is about to wait (or waits) in io_uring_enter.
+  // Ordering: sequentially consistent, see the wake protocol above.
+  private let sleeping = Atomic<Bool>(false)
+  /// The eventfd whose read is armed on the ring.
+  let eventFD: CInt
+
+  init(eventFD: CInt) {
+    self.eventFD = eventFD
+  }
+
+  // The eventfd is closed only when no producer can hold the queue any more,
+  // so a late `wake()` never writes into a reused descriptor number.
+  deinit {
+    close(eventFD)
+  }
+
+  /// Pushes with `body` unless the loop has terminated; wakes it if it sleeps.
+  func push(_ body: (inout Inbox) -> Void) -> PushResult {
+    let queued = inbox.withLock { inbox -> Bool in
+      if inbox.closed { return false }
+      body(&inbox)
+      pending.add(1, ordering: .sequentiallyConsistent)
+      return true
+    }
+    guard queued else { return .closed }
+    if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake() }
+    return .queued
+  }
+
+  /// Writes the eventfd, completing the loop's armed read.
+  func wake() {
+    var one: UInt64 = 1
+    _ = withUnsafeBytes(of: &one) { Glibc.write(eventFD, $0.baseAddress, 8) }
+  }
+
+  /// Whether items wait (cheap; no lock).
+  var hasPending: Bool { pending.load(ordering: .relaxed) > 0 }
+
+  /// Takes everything pushed so far. Loop thread only.
+  func take() -> Inbox {
+    inbox.withLock { inbox in
+      pending.store(0, ordering: .sequentiallyConsistent)
+      var taken = Inbox()
+      swap(&taken.jobs, &inbox.jobs)
+      swap(&taken.cancellations, &inbox.cancellations)
+      taken.shutdownRequested = inbox.shutdownRequested
+      return taken
+    }
+  }
+
+  /// Announces that the loop is about to wait. Returns `false` (and withdraws)
+  /// if items are pending, in which case the loop must not wait.
+  func prepareToSleep() -> Bool {
+    sleeping.store(true, ordering: .sequentiallyConsistent)
+    if pending.load(ordering: .sequentiallyConsistent) > 0 {
+      sleeping.store(false, ordering: .relaxed)
+      return false
+    }
+    return true
+  }
+
+  /// The loop woke up: producers need not write the eventfd.
+  func awake() {
+    sleeping.store(false, ordering: .relaxed)
+  }
+
+  /// Closes the inbox if it is empty. Returns `false` if items arrived.
+  func closeIfEmpty() -> Bool {
+    inbox.withLock { inbox in
+      guard inbox.jobs.isEmpty, inbox.cancellations.isEmpty else { return false }
+      inbox.closed = true
+      return true
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import Dispatch
+import Synchronization
+import Uring
+
+/// The two handshakes between `Reactor.init` and its new loop thread: the
+/// thread reports its ring (or why it could not make one), then waits until the
+/// reactor has told the loop which executors its jobs run on.
+final class Startup: Sendable {
+  private let reply = Mutex<Result<EventLoop, UringUnavailableError>?>(nil)
+  private let replied = DispatchSemaphore(value: 0)
+  private let started = DispatchSemaphore(value: 0)
+
+  /// Loop thread: reports the outcome of ring creation.
+  func report(_ result: Result<EventLoop, UringUnavailableError>) {
+    reply.withLock { $0 = result }
+    replied.signal()
+  }
+
+  /// Reactor: waits for the report.
+  func awaitReport() -> Result<EventLoop, UringUnavailableError> {
+    replied.wait()
+    return reply.withLock { $0! }
+  }
+
+  /// Reactor: lets the loop run.
+  func start() { started.signal() }
+
+  /// Loop thread: waits to be let run.
+  func awaitStart() { started.wait() }
+}
+
+/// Lets `shutdown() async` wait for the loop thread to leave its loop without
+/// blocking a cooperative thread.
+final class ExitSignal: Sendable {
+  private let state = Mutex<(exited: Bool, waiters: [UnsafeContinuation<Void, Never>])>(
+    (false, []))
+
+  /// Loop thread, last thing before it exits.
+  func signal() {
+    let waiters = state.withLock { state in
+      state.exited = true
+      let waiters = state.waiters
+      state.waiters = []
+      return waiters
+    }
+    for waiter in waiters { waiter.resume() }
+  }
+
+  func wait() async {
+    await withUnsafeContinuation { continuation in
+      let resumeNow = state.withLock { state in
+        if state.exited { return true }
+        state.waiters.append(continuation)
+        return false
+      }
+      if resumeNow { continuation.resume() }
+    }
+  }
+}
