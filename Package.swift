@@ -7,6 +7,8 @@ let strictSwift: [SwiftSetting] = [
   .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+let testSwift: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
   name: "UringReactor",
   platforms: [.macOS(.v15)],
@@ -52,7 +54,7 @@ let package = Package(
     .testTarget(
       name: "UringTests",
       dependencies: ["Uring", "CLibUring"],
-      swiftSettings: strictSwift
+      swiftSettings: testSwift
     ),
     .testTarget(
       name: "UringReactorTests",
@@ -60,7 +62,7 @@ let package = Package(
         "UringReactor", "Uring", "CLibUring",
         .product(name: "SystemPackage", package: "swift-system"),
       ],
-      swiftSettings: strictSwift
+      swiftSettings: testSwift
     ),
   ]
 )

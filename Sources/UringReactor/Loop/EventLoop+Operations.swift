@@ -46,7 +46,7 @@ extension EventLoop {
       entry.armed = true
       return nil
     }
-    if let reason = earlyCancellation {
+    if let reason = earlyCancellation ?? nil {
       let entry = table.remove(userData)
       continuation.resume(
         returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: reason))

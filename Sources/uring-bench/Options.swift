@@ -1,0 +1,106 @@
+/// The command line of `uring-bench`, parsed by hand (no dependencies).
+struct Options: Sendable {
+  /// Two rounds and short runs: the whole run takes seconds, for smoke tests.
+  var quick = false
+  /// Print one JSON array instead of the table.
+  var json = false
+  /// Interleaved rounds per (workload, system); `nil` = 7, or 2 with `--quick`.
+  var requestedRounds: Int?
+  /// Workloads to run, in the order given; empty = every workload.
+  var workloadIDs: [String] = []
+
+  var rounds: Int { requestedRounds ?? (quick ? 2 : 7) }
+
+  /// The wall time each timed run aims for; the operation count per run is
+  /// calibrated to it per (workload, system).
+  var targetRunTime: Duration { quick ? .milliseconds(30) : .milliseconds(250) }
+
+  enum Parsed {
+    case run(Options)
+    case help
+  }
+
+  struct UsageError: Error {
+    let message: String
+  }
+
+  static func parse(_ arguments: some Collection<String>) throws(UsageError) -> Parsed {
+    var options = Options()
+    var remaining = arguments.makeIterator()
+
+    func value(for flag: String, inline: String?) throws(UsageError) -> String {
+      if let inline { return inline }
+      guard let next = remaining.next() else {
+        throw UsageError(message: "\(flag) needs a value")
+      }
+      return next
+    }
+
+    while let argument = remaining.next() {
+      // Accept both `--flag value` and `--flag=value`.
+      let name: String
+      let inline: String?
+      if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+        name = String(argument[..<equals])
+        inline = String(argument[argument.index(after: equals)...])
+      } else {
+        name = argument
+        inline = nil
+      }
+      switch name {
+      case "-h", "--help":
+        return .help
+      case "--quick":
+        options.quick = true
+      case "--json":
+        options.json = true
+      case "--rounds":
+        let text = try value(for: name, inline: inline)
+        guard let rounds = Int(text), rounds >= 1, rounds <= 1000 else {
+          throw UsageError(message: "--rounds wants a whole number from 1 to 1000, got '\(text)'")
+        }
+        options.requestedRounds = rounds
+      case "--workload":
+        let id = try value(for: name, inline: inline)
+        guard Catalog.workload(id) != nil else {
+          throw UsageError(
+            message: "unknown workload '\(id)'; known: \(Catalog.ids.joined(separator: ", "))")
+        }
+        if !options.workloadIDs.contains(id) { options.workloadIDs.append(id) }
+      default:
+        throw UsageError(message: "unknown argument '\(argument)' (see --help)")
+      }
+    }
+    return .run(options)
+  }
+
+  static var usage: String {
+    var text = """
+      usage: uring-bench [--quick] [--json] [--rounds N] [--workload ID]...
+
+      Compares the UringReactor executor with Swift's default executor and Dispatch
+      on this machine, running the systems of each workload interleaved
+      (A B C A B C ...), and prints median, min and max rates (higher is better).
+
+      options:
+        --quick          2 rounds of short runs (the whole run takes a few seconds)
+        --json           print one JSON array of records instead of the table
+        --rounds N       interleaved rounds per workload (default 7; 2 with --quick)
+        --workload ID    run only this workload (repeatable)
+        -h, --help       show this help
+
+      workloads:
+
+      """
+    for workload in Catalog.all {
+      text += "  \(Text.padRight(workload.id, 22))\(workload.summary)\n"
+    }
+    text += """
+
+      exit status: 0 ok; 1 a workload produced no figure or the reactor could not
+      start; 2 usage error; 3 a run hung (watchdog).
+
+      """
+    return text
+  }
+}

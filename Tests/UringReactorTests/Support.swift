@@ -1,0 +1,62 @@
+import Glibc
+import Synchronization
+import Testing
+import Uring
+import UringReactor
+
+/// Whether io_uring can be used by this test process; tests that need it are
+/// skipped (visibly) when not.
+let uringAvailability: Result<Void, UringUnavailableError> = {
+  do throws(UringUnavailableError) {
+    _ = try Ring(options: .minimal)
+    return .success(())
+  } catch {
+    return .failure(error)
+  }
+}()
+
+extension Trait where Self == ConditionTrait {
+  /// Skips the test, with the reason, when io_uring is unavailable here.
+  static var requiresUring: Self {
+    .enabled {
+      if case .failure(let error) = uringAvailability {
+        print("skipping: \(error)")
+        return false
+      }
+      return true
+    }
+  }
+}
+
+/// Builds a reactor for one test and shuts it down afterwards.
+func withReactor<T>(
+  _ options: ReactorOptions = ReactorOptions(),
+  _ body: (Reactor) async throws -> T
+) async throws -> T {
+  let reactor = try Reactor(options: options)
+  do {
+    let result = try await body(reactor)
+    await reactor.shutdown()
+    return result
+  } catch {
+    await reactor.shutdown()
+    throw error
+  }
+}
+
+/// The number of open file descriptors of this process.
+func openDescriptorCount() -> Int {
+  guard let dir = opendir("/proc/self/fd") else { return -1 }
+  defer { closedir(dir) }
+  var count = 0
+  while readdir(dir) != nil { count += 1 }
+  return count - 3  // ".", ".." and the directory's own descriptor
+}
+
+/// A thread-safe array of counters.
+final class Tally: Sendable {
+  private let counts: Mutex<[Int]>
+  init(_ size: Int) { counts = Mutex([Int](repeating: 0, count: size)) }
+  func add(_ index: Int) { counts.withLock { $0[index] += 1 } }
+  func snapshot() -> [Int] { counts.withLock { $0 } }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the benchmark in release mode and prints a table comparing the reactor
+# with Dispatch and Swift's default executor. Installs liburing-dev first if it
+# is missing.
+#
+# Usage: ./scripts/bench.sh [--quick] [--json]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+install_liburing() {
+  if dpkg -s liburing-dev 2>/dev/null | grep -q '^Status: install ok installed'; then
+    step "liburing-dev is installed ($(dpkg-query -W -f='${Version}' liburing-dev))"
+    return
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  step "installing liburing-dev"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y liburing-dev
+}
+
+install_liburing
+
+# Build first with its log on stderr, so that `--json` leaves clean JSON on stdout.
+step "swift build -c release --product uring-bench"
+swift build -c release --product uring-bench >&2
+
+step "swift run -c release uring-bench $*"
+swift run -c release --skip-build uring-bench "$@"
