@@ -16,6 +16,7 @@ let package = Package(
     .library(name: "UringReactor", targets: ["UringReactor"]),
     .library(name: "Uring", targets: ["Uring"]),
     .executable(name: "uring-bench", targets: ["uring-bench"]),
+    .executable(name: "uring-probe", targets: ["uring-probe"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
@@ -49,6 +50,11 @@ let package = Package(
     .executableTarget(
       name: "uring-bench",
       dependencies: ["UringReactor", "Uring", "CLibUring"],
+      swiftSettings: strictSwift
+    ),
+    .executableTarget(
+      name: "uring-probe",
+      dependencies: ["Uring", "CLibUring"],
       swiftSettings: strictSwift
     ),
     .testTarget(

@@ -14,6 +14,8 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
     case reactorShutDown
     /// The operation's deadline passed.
     case timedOut
+    /// The memory could not be lent to the kernel: it is in use.
+    case memoryBusy(MemoryAccessError)
   }
 
   public var kind: Kind
@@ -34,6 +36,7 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
     case .system(let errno): errno
     case .cancelled, .reactorShutDown: .canceled
     case .timedOut: .timedOut
+    case .memoryBusy: .resourceBusy
     }
   }
 
@@ -44,6 +47,7 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
       case .cancelled: "cancelled"
       case .reactorShutDown: "the reactor shut down"
       case .timedOut: "timed out"
+      case .memoryBusy(let error): "\(error)"
       }
     let pathText = path.map { " '\($0)'" } ?? ""
     return "\(operation.name)\(pathText): \(what)"

@@ -1,45 +1,30 @@
 import Uring
 
-/// A prepared operation on its way to the loop thread.
-struct PendingOperation: @unchecked Sendable {
-  // SAFETY: the pointers inside point into memory kept alive by `retained`
-  // (Sendable objects), and the operation is encoded into an SQE only on the
-  // loop thread.
-  let operation: RingOperation
-  let retained: ((any AnyObject & Sendable)?, (any AnyObject & Sendable)?)
-  let createsDescriptor: Bool
-}
-
 extension Reactor {
-  /// Runs `operation` on the loop thread and waits for its final completion.
+  /// Runs `body` on the loop thread, where it may prepare operations.
   ///
   /// On the loop thread (a task preferring the reactor, or an actor pinned to
-  /// it) this prepares the SQE directly: no lock, no syscall, no hop. Elsewhere
-  /// it hops to the loop with a task-executor preference and back, which costs
-  /// two thread hand-offs: I/O-heavy code should run on the reactor.
-  nonisolated(nonsending) func execute(
-    _ operation: RingOperation,
-    retaining first: (any AnyObject & Sendable)? = nil,
-    _ second: (any AnyObject & Sendable)? = nil,
-    createsDescriptor: Bool = false
-  ) async -> OperationOutcome {
+  /// it) `body` runs right away: no lock, no syscall, no hop. Elsewhere the
+  /// task hops to the loop under a task-executor preference and back, which
+  /// costs two thread hand-offs: I/O-heavy code should run on the reactor.
+  nonisolated(nonsending) func onLoop<T: Sendable, E: Error>(
+    _ body: nonisolated(nonsending) @Sendable (EventLoop) async throws(E) -> T
+  ) async throws(E) -> T {
     if loop.ownsLoopState {
-      return await loop.perform(
-        operation, retaining: (first, second), createsDescriptor: createsDescriptor)
+      return try await body(loop)
     }
-    let pending = PendingOperation(
-      operation: operation, retained: (first, second), createsDescriptor: createsDescriptor)
-    return await withTaskExecutorPreference(self) {
-      await self.performOnLoop(pending)
+    return try await withTaskExecutorPreference(self) { () async throws(E) -> T in
+      try await self.hop(body)
     }
   }
 
   /// Runs on the generic executor, which under the preference set by
-  /// `execute` is this reactor: so on the loop thread.
+  /// ``onLoop(_:)`` is this reactor: the loop thread (or, after termination,
+  /// its fallback queue, where every operation fails with "shut down").
   @concurrent
-  private func performOnLoop(_ pending: PendingOperation) async -> OperationOutcome {
-    await loop.perform(
-      pending.operation, retaining: pending.retained,
-      createsDescriptor: pending.createsDescriptor)
+  private func hop<T: Sendable, E: Error>(
+    _ body: nonisolated(nonsending) @Sendable (EventLoop) async throws(E) -> T
+  ) async throws(E) -> T {
+    try await body(loop)
   }
 }

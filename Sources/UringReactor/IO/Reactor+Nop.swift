@@ -5,9 +5,11 @@ extension Reactor {
   /// through the ring, for measuring and testing the pipeline.
   ///
   /// Cancellation: a cancelled task gets ``IOError/Kind/cancelled`` if the
-  /// nop had not completed (it rarely survives long enough to be cancelled).
-  /// Thread-safety: call from anywhere; cheapest on the reactor's own thread.
+  /// nop had not completed. Thread-safety: call from anywhere; cheapest on the
+  /// reactor's own thread.
   nonisolated(nonsending) public func nop() async throws(IOError) {
-    _ = try await execute(.nop).value(.nop)
+    _ = try await onLoop { loop throws(IOError) in
+      try await loop.perform(.nop).value(.nop)
+    }
   }
 }

@@ -1,0 +1,142 @@
+import Glibc
+import Synchronization
+public import SystemPackage
+import Uring
+
+/// An open file whose I/O runs on a reactor's ring.
+///
+/// - Ownership: the `File` owns its descriptor. Every in-flight operation on
+///   it holds a reference to it (and to its memory) until its final CQE, so
+///   the descriptor cannot be closed by `deinit` while the kernel uses it.
+///   ``close()`` closes it through the ring (`IORING_OP_CLOSE`); otherwise the
+///   last reference closes it with `close(2)`.
+/// - Thread-safety: `Sendable`; call from any task. The descriptor is read
+///   and closed only on the loop thread, in submission order, so an operation
+///   can never reach the kernel with a descriptor number that was closed and
+///   reused.
+/// - Cancellation: a cancelled task's operation is cancelled with
+///   `IORING_OP_ASYNC_CANCEL`; the call returns only after the operation's
+///   CQE, with ``IOError/Kind/cancelled`` (or the result, if it completed).
+public final class File: Sendable {
+  /// The reactor whose ring performs this file's I/O.
+  public let reactor: Reactor
+  /// The path it was opened with, if any (carried by errors).
+  public let path: FilePath?
+  // Ordering: relaxed. Read and written on the loop thread only (and in
+  // `deinit`, which ARC orders after every other access).
+  private let state: Atomic<Int32>
+
+  /// Adopts an open descriptor. The `File` closes it.
+  public init(adopting descriptor: FileDescriptor, path: FilePath? = nil, on reactor: Reactor) {
+    self.reactor = reactor
+    self.path = path
+    self.state = Atomic(descriptor.rawValue)
+  }
+
+  deinit {
+    let fd = state.load(ordering: .relaxed)
+    if fd >= 0 { Glibc.close(fd) }
+  }
+
+  /// The descriptor, or `nil` once closed.
+  public var descriptor: FileDescriptor? {
+    let fd = state.load(ordering: .relaxed)
+    return fd >= 0 ? FileDescriptor(rawValue: fd) : nil
+  }
+
+  /// Opens `path` (`IORING_OP_OPENAT`), relative to the working directory
+  /// unless `directory` is given. `O_CLOEXEC` is always added.
+  ///
+  /// Cancellation: if the task is cancelled and the open completes anyway, the
+  /// new descriptor is closed by the reactor (never leaked) and the call
+  /// throws ``IOError/Kind/cancelled``.
+  public static func open(
+    _ path: FilePath,
+    _ mode: FileDescriptor.AccessMode,
+    options: FileDescriptor.OpenOptions = [],
+    permissions: FilePermissions? = nil,
+    relativeTo directory: FileDescriptor? = nil,
+    on reactor: Reactor
+  ) async throws(IOError) -> File {
+    let cPath = CStringBox(path)
+    let flags = mode.rawValue | options.rawValue | O_CLOEXEC
+    let permissionBits = UInt32(permissions?.rawValue ?? 0)
+    let directoryFD = directory?.rawValue ?? AT_FDCWD
+    let fd = try await reactor.onLoop { loop throws(IOError) in
+      try await loop.perform(
+        .openat(directory: directoryFD, path: cPath.pointer, flags: flags, mode: permissionBits),
+        retaining: (cPath, nil), createsDescriptor: true
+      ).value(.openat, path: path)
+    }
+    return File(adopting: FileDescriptor(rawValue: fd), path: path, on: reactor)
+  }
+
+  /// Reads up to `buffer.capacity` bytes at `offset` (`nil`: the file
+  /// position) into the start of `buffer` (`IORING_OP_READ`) and sets its
+  /// `count` to the bytes read, which it returns (0 at end of file).
+  ///
+  /// The buffer is lent to the kernel until the CQE: meanwhile user access to
+  /// it is refused, and it stays alive even if every other reference is
+  /// dropped or the task is cancelled.
+  public func read(into buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError) -> Int
+  {
+    try await reactor.onLoop { loop throws(IOError) in
+      let fd = try self.openDescriptor(for: .read)
+      try self.lend(buffer, .write, for: .read)
+      let outcome = await loop.perform(
+        .read(fd: fd, buffer: buffer.unsafeRegion, offset: offset), retaining: (buffer, self))
+      buffer.endKernelAccess(.write)
+      let count = Int(try outcome.value(.read, path: self.path))
+      buffer.setCount(count)
+      return count
+    }
+  }
+
+  /// Writes the buffer's filled bytes (`0..<buffer.count`) at `offset` (`nil`:
+  /// the file position) with `IORING_OP_WRITE`; returns the bytes written,
+  /// which may be fewer. The kernel only reads the buffer: user reads of it
+  /// stay allowed, user writes are refused until the CQE.
+  public func write(from buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError) -> Int
+  {
+    try await reactor.onLoop { loop throws(IOError) in
+      let fd = try self.openDescriptor(for: .write)
+      try self.lend(buffer, .read, for: .write)
+      let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+      let outcome = await loop.perform(
+        .write(fd: fd, buffer: region, offset: offset), retaining: (buffer, self))
+      buffer.endKernelAccess(.read)
+      return Int(try outcome.value(.write, path: self.path))
+    }
+  }
+
+  /// Closes the descriptor through the ring (`IORING_OP_CLOSE`). Operations
+  /// already submitted keep the kernel's file reference and complete; later
+  /// ones fail with `EBADF`. Closing twice throws `EBADF`.
+  public func close() async throws(IOError) {
+    try await reactor.onLoop { loop throws(IOError) in
+      let fd = self.state.exchange(-1, ordering: .relaxed)
+      guard fd >= 0 else { throw self.error(.system(.badFileDescriptor), .close) }
+      _ = try await loop.perform(.close(fd: fd)).value(.close, path: self.path)
+    }
+  }
+
+  private func openDescriptor(for operation: Opcode) throws(IOError) -> CInt {
+    let fd = state.load(ordering: .relaxed)
+    guard fd >= 0 else { throw error(.system(.badFileDescriptor), operation) }
+    return fd
+  }
+
+  private func lend(
+    _ memory: some BackingMemory, _ access: KernelAccess, for operation: Opcode
+  ) throws(IOError) {
+    do throws(MemoryAccessError) {
+      try memory.beginKernelAccess(access)
+    } catch {
+      throw self.error(.memoryBusy(error), operation)
+    }
+  }
+
+  private func error(_ kind: IOError.Kind, _ operation: Opcode) -> IOError {
+    IOError(kind, operation: operation, path: path)
+  }
+}

@@ -1,0 +1,85 @@
+/// Renders measurements as a table (with machine facts and footnotes) or as
+/// one JSON array.
+struct Report {
+  let measurements: [Measurement]
+  let workloads: [any Workload]
+  let machine: Machine
+  let rounds: Int
+  let targetRunTime: Duration
+
+  func table() -> String {
+    var out = "uring-bench: UringReactor vs Swift default executor vs Dispatch\n"
+    out += "machine: \(machine.processors) CPUs online, Linux \(machine.kernel), "
+    out += "Swift \(machine.swift), \(machine.build)\n"
+    out += "reactor ring: \(machine.ring)\n"
+    out += "method: \(rounds) interleaved round\(rounds == 1 ? "" : "s") per workload "
+    out += "(systems in turn), runs of ~\(Text.fixed(targetRunTime.seconds * 1000, 0)) ms "
+    out += "after calibration; rates, higher is better; ratio = median / dispatch median\n\n"
+
+    let header = [
+      ("workload", 22, false), ("system", 18, false), ("unit", 8, false),
+      ("median", 10, true), ("min", 10, true), ("max", 10, true),
+      ("ns/op", 9, true), ("vs dispatch", 13, true),
+    ]
+    func row(_ cells: [String]) -> String {
+      var line = ""
+      for (cell, column) in zip(cells, header) {
+        line += column.2 ? Text.padLeft(cell, column.1) : Text.padRight(cell, column.1)
+      }
+      return line + "\n"
+    }
+    out += row(header.map(\.0))
+    out += String(repeating: "-", count: header.reduce(0) { $0 + $1.1 }) + "\n"
+
+    for workload in workloads {
+      let rows = measurements.filter { $0.workload == workload.id }
+      let baseline = rows.first { $0.system == .dispatch }?.summary?.median
+      for measurement in rows {
+        var cells = [measurement.workload, measurement.system.id, measurement.unit]
+        if let summary = measurement.summary {
+          cells += [
+            Text.rate(summary.median), Text.rate(summary.min), Text.rate(summary.max),
+            Text.nanoseconds(perOperationAt: summary.median),
+            baseline.map { Text.fixed(summary.median / $0, 2) + "x" } ?? "-",
+          ]
+        } else {
+          cells += ["FAILED", "-", "-", "-", "-"]
+        }
+        out += row(cells)
+      }
+    }
+
+    out += "\nwhat each system does:\n"
+    for workload in workloads {
+      out += "  \(workload.id):\n"
+      for system in BenchSystem.allCases {
+        out += "    \(Text.padRight(system.id + ":", 18))\(workload.footnote(for: system))\n"
+      }
+    }
+    out += "  a hop is one switch of actor isolation; one call plus its return is two hops.\n"
+
+    let failures = measurements.compactMap { m in m.failure.map { "\(m.workload) \(m.system.id): \($0)" } }
+    if !failures.isEmpty {
+      out += "\nfailed (no figure):\n"
+      for failure in failures { out += "  \(failure)\n" }
+    }
+    return out
+  }
+
+  /// One JSON array of records; pairs without a figure are left out.
+  func json() -> String {
+    var records: [String] = []
+    for measurement in measurements {
+      guard let summary = measurement.summary else { continue }
+      records.append(
+        "{\"workload\": \(Text.json(measurement.workload)), "
+          + "\"system\": \(Text.json(measurement.system.id)), "
+          + "\"unit\": \(Text.json(measurement.unit)), "
+          + "\"median\": \(Text.fixed(summary.median, 1)), "
+          + "\"min\": \(Text.fixed(summary.min, 1)), "
+          + "\"max\": \(Text.fixed(summary.max, 1)), "
+          + "\"runs\": \(summary.runs)}")
+    }
+    return "[\n  " + records.joined(separator: ",\n  ") + "\n]\n"
+  }
+}

@@ -1,0 +1,78 @@
+import UringReactor
+
+/// One system a workload is run on.
+enum BenchSystem: String, CaseIterable, Sendable {
+  /// UringReactor: tasks and actors running on the reactor's loop thread.
+  case reactor
+  /// Swift's default (global, cooperative) executor and default actors.
+  case defaultExecutor = "default-executor"
+  /// libdispatch queues.
+  case dispatch
+
+  var id: String { rawValue }
+}
+
+/// What one timed run did: how many operations, in how long.
+struct Sample: Sendable {
+  var operations: Int
+  var elapsed: Duration
+
+  var seconds: Double { elapsed.seconds }
+  /// Operations per second; `nil` when the run did nothing measurable.
+  var rate: Double? {
+    guard operations > 0, seconds > 0 else { return nil }
+    return Double(operations) / seconds
+  }
+}
+
+/// A run that did not do what it claims (a count off, an I/O error): its
+/// figure would be a lie, so it produces none.
+struct BenchError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A benchmark workload, run on every ``BenchSystem``.
+///
+/// `run` performs (about) `operations` operations and reports how many it did
+/// and how long they took. It must check that every operation really happened
+/// (counts equal what is expected) and throw ``BenchError`` otherwise.
+protocol Workload: Sendable {
+  /// Kebab-case id, used by `--workload` and in reports.
+  var id: String { get }
+  /// Unit of the rate, e.g. `hops/s`.
+  var unit: String { get }
+  /// One line for `--help`.
+  var summary: String { get }
+  /// What each system does in this workload, for the table's footnotes.
+  func footnote(for system: BenchSystem) -> String
+  /// Operation count of the first calibration run.
+  var initialOperations: Int { get }
+  /// Operation counts are rounded to a multiple of this.
+  var granularity: Int { get }
+  func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
+    -> Sample
+}
+
+/// Every workload, in report order.
+enum Catalog {
+  static let all: [any Workload] = [
+    ActorHop(),
+    NopRoundTrip(concurrency: 1),
+    NopRoundTrip(concurrency: 256),
+    CrossThreadEnqueue(),
+  ]
+
+  static var ids: [String] { all.map(\.id) }
+
+  static func workload(_ id: String) -> (any Workload)? {
+    all.first { $0.id == id }
+  }
+}
+
+extension Duration {
+  var seconds: Double {
+    let parts = components
+    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+  }
+}
