@@ -16,6 +16,14 @@ extension EventLoop {
       handler??.complete(completion, isFinal: false, cancellation: reason)
       return
     }
+    if let observer,
+      let opcode = table.withEntry(completion.userData, { entry -> Opcode? in
+        if case .wakeup = entry.waiter { return nil }
+        return entry.opcode
+      }) ?? nil
+    {
+      observer.completing(completion, opcode: opcode)
+    }
     guard let entry = table.remove(completion.userData) else {
       preconditionFailure("completion for unknown user_data \(completion.userData)")
     }

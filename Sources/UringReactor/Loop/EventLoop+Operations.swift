@@ -54,6 +54,7 @@ extension EventLoop {
       return
     }
     ring!.prepare(operation, userData: userData)
+    observer?.prepared(userData, opcode: operation.opcode)
   }
 
   /// Starts an operation whose completions go to `handler` (multishot ops,
@@ -71,6 +72,7 @@ extension EventLoop {
         opcode: operation.opcode, waiter: .handler(handler), retained: retained,
         createsDescriptor: false, armed: true, cancellation: nil))
     ring!.prepare(operation, userData: userData, flags: flags)
+    observer?.prepared(userData, opcode: operation.opcode)
     return userData
   }
 
@@ -82,6 +84,7 @@ extension EventLoop {
         opcode: operation.opcode, waiter: .none, retained: (nil, nil),
         createsDescriptor: false, armed: true, cancellation: nil))
     ring!.prepare(operation, userData: userData)
+    observer?.prepared(userData, opcode: operation.opcode)
   }
 
   /// Asks the loop to cancel the operation `userData`. Any thread (rule 5: only
