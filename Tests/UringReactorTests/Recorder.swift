@@ -1,4 +1,3 @@
-import Synchronization
 import Uring
 @testable import UringReactor
 
@@ -13,12 +12,12 @@ final class OperationRecorder: LoopObserver, @unchecked Sendable {
     var waiters: [(Opcode, Int, UnsafeContinuation<Void, Never>)] = []
     var lastPrepared: [Opcode: UInt64] = [:]
   }
-  private let state = Mutex(State())
+  private let state = Locked(State())
   /// Called on the loop thread when a final CQE arrives, before the slot is
   /// released.
-  let onCompleting = Mutex<(@Sendable (Completion, Opcode) -> Void)?>(nil)
+  let onCompleting = Locked<(@Sendable (Completion, Opcode) -> Void)?>(nil)
   /// Called on the loop thread right after an SQE is prepared.
-  let onPrepared = Mutex<(@Sendable (UInt64, Opcode, EventLoop) -> Void)?>(nil)
+  let onPrepared = Locked<(@Sendable (UInt64, Opcode, EventLoop) -> Void)?>(nil)
   private weak var loop: EventLoop?
 
   func install(on reactor: Reactor) async throws {
@@ -71,7 +70,7 @@ final class OperationRecorder: LoopObserver, @unchecked Sendable {
 
 /// Holds a weak reference that tests can read from any thread.
 final class WeakBox<T: AnyObject & Sendable>: Sendable {
-  private let storage = Mutex<Weak>(Weak())
+  private let storage = Locked<Weak>(Weak())
   private struct Weak { weak var value: T? }
   func set(_ value: T) { storage.withLock { $0.value = value } }
   var isAlive: Bool { storage.withLock { $0.value != nil } }

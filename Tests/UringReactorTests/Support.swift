@@ -1,8 +1,7 @@
 import Glibc
-import Synchronization
 import Testing
 import Uring
-import UringReactor
+@testable import UringReactor
 
 /// Whether io_uring can be used by this test process; tests that need it are
 /// skipped (visibly) when not.
@@ -55,8 +54,8 @@ func openDescriptorCount() -> Int {
 
 /// A thread-safe array of counters.
 final class Tally: Sendable {
-  private let counts: Mutex<[Int]>
-  init(_ size: Int) { counts = Mutex([Int](repeating: 0, count: size)) }
+  private let counts: Locked<[Int]>
+  init(_ size: Int) { counts = Locked([Int](repeating: 0, count: size)) }
   func add(_ index: Int) { counts.withLock { $0[index] += 1 } }
   func snapshot() -> [Int] { counts.withLock { $0 } }
 }

@@ -31,6 +31,7 @@ extension EventLoop {
       handleCompletions()
     }
     ring = nil
+    remote.closeEventFD()
     setLifecycle(.terminated)
     LoopThreadMarker.mark(nil)
   }

@@ -27,7 +27,7 @@ public final class Reactor: Sendable {
   let loop: EventLoop
   private let thread: LoopThread
   private let exit = ExitSignal()
-  private let joined = Mutex(false)
+  private let joined = Locked(false)
 
   /// What the ring applied at set-up.
   public let setup: RingSetup
@@ -51,6 +51,7 @@ public final class Reactor: Sendable {
       do throws(UringUnavailableError) {
         loop = EventLoop(ring: try Ring(options: options.ring), remote: remote, name: options.name)
       } catch {
+        remote.closeEventFD()
         startup.report(.failure(error))
         return
       }

@@ -25,24 +25,23 @@ final class RemoteQueue: Sendable {
     case closed
   }
 
-  private let inbox = Mutex(Inbox())
+  private let inbox = Locked(Inbox())
   /// Items pushed since the loop last took the inbox.
   // Ordering: sequentially consistent, see the wake protocol above.
   private let pending = Atomic<Int>(0)
   /// The loop is about to wait (or waits) in io_uring_enter.
   // Ordering: sequentially consistent, see the wake protocol above.
   private let sleeping = Atomic<Bool>(false)
+  /// Producers between a successful push and the end of their `wake()`.
+  // Ordering: incremented under the inbox lock, decremented with release;
+  // `closeEventFD` loads with acquire, so the descriptor is closed only after
+  // every write to it has returned.
+  private let activeWakers = Atomic<Int>(0)
   /// The eventfd whose read is armed on the ring.
   let eventFD: CInt
 
   init(eventFD: CInt) {
     self.eventFD = eventFD
-  }
-
-  // The eventfd is closed only when no producer can hold the queue any more,
-  // so a late `wake()` never writes into a reused descriptor number.
-  deinit {
-    close(eventFD)
   }
 
   /// Pushes with `body` unless the loop has terminated; wakes it if it sleeps.
@@ -51,10 +50,12 @@ final class RemoteQueue: Sendable {
       if inbox.closed { return false }
       body(&inbox)
       pending.add(1, ordering: .sequentiallyConsistent)
+      activeWakers.add(1, ordering: .relaxed)
       return true
     }
     guard queued else { return .closed }
     if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake() }
+    activeWakers.subtract(1, ordering: .releasing)
     return .queued
   }
 
@@ -93,6 +94,14 @@ final class RemoteQueue: Sendable {
   /// The loop woke up: producers need not write the eventfd.
   func awake() {
     sleeping.store(false, ordering: .relaxed)
+  }
+
+  /// Closes the eventfd once the inbox is closed and every producer that
+  /// pushed before has finished its `wake()`: a late write can never reach a
+  /// reused descriptor number. Loop thread, at termination.
+  func closeEventFD() {
+    while activeWakers.load(ordering: .acquiring) > 0 { sched_yield() }
+    close(eventFD)
   }
 
   /// Closes the inbox if it is empty. Returns `false` if items arrived.

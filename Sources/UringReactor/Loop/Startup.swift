@@ -6,7 +6,7 @@ import Uring
 /// thread reports its ring (or why it could not make one), then waits until the
 /// reactor has told the loop which executors its jobs run on.
 final class Startup: Sendable {
-  private let reply = Mutex<Result<EventLoop, UringUnavailableError>?>(nil)
+  private let reply = Locked<Result<EventLoop, UringUnavailableError>?>(nil)
   private let replied = DispatchSemaphore(value: 0)
   private let started = DispatchSemaphore(value: 0)
 
@@ -32,7 +32,7 @@ final class Startup: Sendable {
 /// Lets `shutdown() async` wait for the loop thread to leave its loop without
 /// blocking a cooperative thread.
 final class ExitSignal: Sendable {
-  private let state = Mutex<(exited: Bool, waiters: [UnsafeContinuation<Void, Never>])>(
+  private let state = Locked<(exited: Bool, waiters: [UnsafeContinuation<Void, Never>])>(
     (false, []))
 
   /// Loop thread, last thing before it exits.

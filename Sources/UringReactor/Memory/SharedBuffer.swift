@@ -30,7 +30,7 @@ public final class SharedBuffer: BackingMemory {
   // `deinit`, which runs only after the last in-flight operation's slot (and
   // every user) dropped its reference.
   nonisolated(unsafe) private let base: UnsafeMutableRawPointer
-  private let state = Mutex(AccessState())
+  private let state = Locked(AccessState())
 
   /// The page size the start is aligned to.
   public static let alignment = Int(sysconf(Int32(_SC_PAGESIZE)))
