@@ -80,12 +80,25 @@ public struct RingFeatures: OptionSet, Sendable, Hashable, CustomStringConvertib
   public static let resourceTags = RingFeatures(rawValue: UInt32(IORING_FEAT_RSRC_TAGS))
   public static let skipCompletionOnSuccess = RingFeatures(rawValue: UInt32(IORING_FEAT_CQE_SKIP))
   public static let linkedFile = RingFeatures(rawValue: UInt32(IORING_FEAT_LINKED_FILE))
+  // Newer than the 6.1 uapi header: by value.
+  public static let currentPersonality = RingFeatures(rawValue: 1 << 4)
+  public static let poll32Bits = RingFeatures(rawValue: 1 << 6)
+  public static let submissionQueuePollNonFixed = RingFeatures(rawValue: 1 << 7)
+  public static let registeredRegisteredRing = RingFeatures(rawValue: 1 << 13)
+  public static let receiveSendBundle = RingFeatures(rawValue: 1 << 14)
+  public static let minimumTimeout = RingFeatures(rawValue: 1 << 15)
+  public static let readWriteAttributes = RingFeatures(rawValue: 1 << 16)
+  public static let noIOWait = RingFeatures(rawValue: 1 << 17)
 
   private static let names: [(RingFeatures, String)] = [
     (.singleMmap, "SINGLE_MMAP"), (.noDrop, "NODROP"), (.submitStable, "SUBMIT_STABLE"),
     (.rwCurrentPosition, "RW_CUR_POS"), (.fastPoll, "FAST_POLL"), (.extendedArgument, "EXT_ARG"),
     (.nativeWorkers, "NATIVE_WORKERS"), (.resourceTags, "RSRC_TAGS"),
     (.skipCompletionOnSuccess, "CQE_SKIP"), (.linkedFile, "LINKED_FILE"),
+    (.currentPersonality, "CUR_PERSONALITY"), (.poll32Bits, "POLL_32BITS"),
+    (.submissionQueuePollNonFixed, "SQPOLL_NONFIXED"), (.registeredRegisteredRing, "REG_REG_RING"),
+    (.receiveSendBundle, "RECVSEND_BUNDLE"), (.minimumTimeout, "MIN_TIMEOUT"),
+    (.readWriteAttributes, "RW_ATTR"), (.noIOWait, "NO_IOWAIT"),
   ]
 
   public var description: String {

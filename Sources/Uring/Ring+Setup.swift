@@ -1,4 +1,5 @@
 import CLibUring
+import Glibc
 import SystemPackage
 
 extension Ring {
@@ -63,6 +64,10 @@ extension Ring {
         return (setup, RingFeatures(rawValue: params.features))
       }
       let errno = Errno(rawValue: -result)
+      if errno == .invalidArgument && !sizesAccepted(options) {
+        // Not a flag the kernel does not know: the sizes themselves.
+        throw UringUnavailableError(cause: .invalidOptions, errno: errno)
+      }
       // EINVAL: an unknown flag. EPERM with SQPOLL: unprivileged SQPOLL on old kernels.
       let canStepDown =
         errno == .invalidArgument
@@ -76,5 +81,19 @@ extension Ring {
         flags &= ~UInt32(IORING_SETUP_DEFER_TASKRUN)
       }
     }
+  }
+
+  /// Whether the kernel accepts `options`' sizes with no optional flag: tells
+  /// an options error apart from a refused flag when set-up answers `EINVAL`.
+  private static func sizesAccepted(_ options: RingOptions) -> Bool {
+    var params = io_uring_params()
+    if let cq = options.completionQueueEntries {
+      params.flags = UInt32(IORING_SETUP_CQSIZE) | UInt32(IORING_SETUP_CLAMP)
+      params.cq_entries = cq
+    }
+    let fd = clu_sys_io_uring_setup(options.submissionQueueEntries, &params)
+    guard fd >= 0 else { return false }
+    close(fd)
+    return true
   }
 }

@@ -82,7 +82,13 @@ extension Ring {
       if count == batchCapacity { continue }
       guard hasOverflowBacklog else { return handled }
       // Completions the CQ could not hold wait in the kernel: flush them in.
-      _ = io_uring_get_events(raw)
+      let result = io_uring_get_events(raw)
+      if result < 0 {
+        let errno = Errno(rawValue: -result)
+        precondition(
+          errno == .interrupted || errno == .resourceTemporarilyUnavailable,
+          "io_uring_get_events failed: \(errno)")
+      }
     }
   }
 }

@@ -21,6 +21,9 @@ public struct UringUnavailableError: Error, Hashable, Sendable, CustomStringConv
     case lockedMemoryLimit
     /// The kernel lacks a feature the package requires (named).
     case missingFeature(String)
+    /// `EINVAL` even with no optional flag: the ring's sizes are not
+    /// acceptable (SQ 1...32768 entries, CQ at least as many as SQ).
+    case invalidOptions
     /// Any other refusal, with its errno.
     case other(Errno)
   }
@@ -50,6 +53,8 @@ public struct UringUnavailableError: Error, Hashable, Sendable, CustomStringConv
       "raise RLIMIT_MEMLOCK (ulimit -l) or use a smaller ring"
     case .missingFeature:
       "run on Linux 6.1 or newer"
+    case .invalidOptions:
+      "use 1...32768 submission queue entries and at least as many completion queue entries"
     case .other:
       "check dmesg and the kernel's io_uring configuration"
     }
@@ -63,6 +68,7 @@ public struct UringUnavailableError: Error, Hashable, Sendable, CustomStringConv
     case .deniedBySeccomp: what = "io_uring_setup is denied (EPERM), most likely by a seccomp filter"
     case .lockedMemoryLimit: what = "the ring's memory could not be locked or allocated (ENOMEM)"
     case .missingFeature(let name): what = "the kernel lacks \(name)"
+    case .invalidOptions: what = "the kernel rejected the ring's sizes (EINVAL)"
     case .other(let errno): what = "io_uring_setup failed: \(errno)"
     }
     return "io_uring is unavailable: \(what); \(remedy)"
