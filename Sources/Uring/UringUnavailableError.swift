@@ -64,8 +64,10 @@ public struct UringUnavailableError: Error, Hashable, Sendable, CustomStringConv
     let what: String
     switch cause {
     case .notImplemented: what = "the kernel does not implement io_uring (ENOSYS)"
-    case .disabledBySysctl(let value): what = "io_uring is disabled by kernel.io_uring_disabled=\(value)"
-    case .deniedBySeccomp: what = "io_uring_setup is denied (EPERM), most likely by a seccomp filter"
+    case .disabledBySysctl(let value):
+      what = "io_uring is disabled by kernel.io_uring_disabled=\(value)"
+    case .deniedBySeccomp:
+      what = "io_uring_setup is denied (EPERM), most likely by a seccomp filter"
     case .lockedMemoryLimit: what = "the ring's memory could not be locked or allocated (ENOMEM)"
     case .missingFeature(let name): what = "the kernel lacks \(name)"
     case .invalidOptions: what = "the kernel rejected the ring's sizes (EINVAL)"

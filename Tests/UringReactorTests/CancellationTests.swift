@@ -2,6 +2,7 @@ import Glibc
 import SystemPackage
 import Testing
 import Uring
+
 @testable import UringReactor
 
 /// Receives the completion of an operation nobody awaits.
@@ -25,7 +26,10 @@ struct CancellationTests {
   @Test func cancelledOperationKeepsMemoryUntilItsCompletion() async throws {
     try await withReactor { reactor in
       let fds = try FileDescriptor.pipe()
-      defer { try? fds.readEnd.close(); try? fds.writeEnd.close() }
+      defer {
+        try? fds.readEnd.close()
+        try? fds.writeEnd.close()
+      }
       let weakBuffer = WeakBox<SharedBuffer>()
       let aliveAtCompletion = Tally(2)
       let recorder = OperationRecorder()

@@ -13,6 +13,15 @@ actor PinnedCounter {
     return (value, reactor.isCurrent)
   }
 
+  /// I/O from an actor pinned to the reactor: no task-executor preference.
+  func nops(_ count: Int) async throws -> Bool {
+    for _ in 0..<count {
+      try await reactor.nop()
+      guard reactor.isCurrent else { return false }
+    }
+    return true
+  }
+
   func assertIsolated() -> Bool {
     reactor.preconditionIsolated()
     return reactor.isCurrent
@@ -47,6 +56,8 @@ struct ExecutorTests {
         #expect(onLoop)
       }
       #expect(await counter.assertIsolated())
+      let stayedOnLoop = try await counter.nops(1000)
+      #expect(stayedOnLoop)
       #expect(reactor.isIsolatingCurrentContext() == false)
     }
   }

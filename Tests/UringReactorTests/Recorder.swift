@@ -1,4 +1,5 @@
 import Uring
+
 @testable import UringReactor
 
 /// Observes a reactor's loop (on its thread) and lets tests wait for events

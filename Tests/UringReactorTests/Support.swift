@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import Uring
+
 @testable import UringReactor
 
 /// Whether io_uring can be used by this test process; tests that need it are

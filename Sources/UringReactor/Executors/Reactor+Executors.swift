@@ -9,6 +9,8 @@ extension Reactor: SerialExecutor, TaskExecutor {
   /// Enqueues a job of a task that prefers this reactor (the `TaskExecutor`
   /// path). Kept apart from the serial path: running task jobs `on:` the task
   /// executor keeps same-executor actor hops on the runtime's fast path.
+  // (The formatter would drop the space after the comma below.)
+  // swift-format-ignore
   @_implements(TaskExecutor, enqueue(_:))
   public func enqueueTaskJob(_ job: consuming ExecutorJob) {
     loop.enqueue(UnownedJob(job), viaTaskExecutor: true)

@@ -96,7 +96,8 @@ public final class File: Sendable {
   /// the file position) with `IORING_OP_WRITE`; returns the bytes written,
   /// which may be fewer. The kernel only reads the buffer: user reads of it
   /// stay allowed, user writes are refused until the CQE.
-  public func write(from buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError) -> Int
+  public func write(from buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError)
+    -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.openDescriptor(for: .write)

@@ -58,7 +58,9 @@ extension OperationOutcome {
   /// The non-negative result, or the error it stands for.
   func value(_ operation: Opcode, path: FilePath? = nil) throws(IOError) -> Int32 {
     if result >= 0 { return result }
-    if let reason = cancellation, result == -Errno.canceled.rawValue || result == -Errno.interrupted.rawValue {
+    if let reason = cancellation,
+      result == -Errno.canceled.rawValue || result == -Errno.interrupted.rawValue
+    {
       let kind: IOError.Kind =
         switch reason {
         case .task: .cancelled

@@ -17,10 +17,12 @@ extension EventLoop {
       return
     }
     if let observer,
-      let opcode = table.withEntry(completion.userData, { entry -> Opcode? in
-        if case .wakeup = entry.waiter { return nil }
-        return entry.opcode
-      }) ?? nil
+      let opcode = table.withEntry(
+        completion.userData,
+        { entry -> Opcode? in
+          if case .wakeup = entry.waiter { return nil }
+          return entry.opcode
+        }) ?? nil
     {
       observer.completing(completion, opcode: opcode)
     }
@@ -54,8 +56,8 @@ extension EventLoop {
       InFlight(
         opcode: .read, waiter: .wakeup, retained: (nil, nil),
         createsDescriptor: false, armed: true, cancellation: nil))
-    // SAFETY: `wakeupBuffer` lives until `teardown`, which runs only after this
-    // read's final CQE has been reaped.
+    // SAFETY: `wakeupBuffer` lives until the loop's `deinit`, which runs only
+    // after `finish()` has reaped this read's final CQE.
     let buffer = UnsafeMutableRawBufferPointer(start: wakeupBuffer, count: 8)
     ring!.prepare(.read(fd: remote.eventFD, buffer: buffer, offset: nil), userData: userData)
     wakeupArmed = true

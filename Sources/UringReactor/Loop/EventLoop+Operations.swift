@@ -8,10 +8,17 @@ extension EventLoop {
   /// slot until the final CQE (rule 1, rule 2). If the task is cancelled, the
   /// cancellation goes to the loop, which submits `IORING_OP_ASYNC_CANCEL`; the
   /// waiter still waits for the operation's own CQE (rule 3).
-  nonisolated(nonsending) func perform(
+  ///
+  /// `isolation` is the caller's actor (an actor pinned to the reactor) or
+  /// `nil` (a task preferring the reactor). The cancellation handler's
+  /// operation closure captures it, so it stays isolated to that actor and
+  /// runs on the loop thread: a non-Sendable closure that does not capture the
+  /// isolation would run on the global executor (see the field notes).
+  func perform(
     _ operation: RingOperation,
     retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
-    createsDescriptor: Bool = false
+    createsDescriptor: Bool = false,
+    isolation: isolated (any Actor)? = #isolation
   ) async -> OperationOutcome {
     guard lifecycle == .running else {
       return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
@@ -25,7 +32,8 @@ extension EventLoop {
         opcode: operation.opcode, waiter: .none, retained: retained,
         createsDescriptor: createsDescriptor, armed: false, cancellation: nil))
     return await withTaskCancellationHandler {
-      await withUnsafeContinuation { continuation in
+      _ = isolation
+      return await withUnsafeContinuation { continuation in
         arm(userData, operation, continuation)
       }
     } onCancel: {
@@ -40,6 +48,8 @@ extension EventLoop {
     _ operation: RingOperation,
     _ continuation: UnsafeContinuation<OperationOutcome, Never>
   ) {
+    // Rule 5: only the loop thread touches the SQ.
+    precondition(ownsLoopState, "an operation was armed off its reactor's loop thread")
     let earlyCancellation = table.withEntry(userData) { entry -> CancellationReason? in
       entry.waiter = .task(continuation)
       if let reason = entry.cancellation { return reason }

@@ -46,7 +46,7 @@ final class EventLoop: @unchecked Sendable {
   /// Whether the eventfd read is armed.
   var wakeupArmed = false
   // SAFETY: 8 bytes the kernel writes when the eventfd read completes. Freed
-  // only in `teardown`, after the read's final CQE (rule 2).
+  // only in `deinit`, after `finish()` reaped the read's final CQE (rule 2).
   let wakeupBuffer = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
   /// Sees operations come and go (tests, diagnostics). Loop thread only.
   var observer: (any LoopObserver)?

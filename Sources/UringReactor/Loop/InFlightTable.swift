@@ -123,7 +123,8 @@ struct InFlightTable {
     else { return nil }
     slots[index].entry = nil
     // Generation 0 is never used, so that user_data 0 never names a slot.
-    slots[index].generation = slots[index].generation == UInt32.max ? 1 : slots[index].generation + 1
+    slots[index].generation =
+      slots[index].generation == UInt32.max ? 1 : slots[index].generation + 1
     slots[index].nextFree = freeHead
     freeHead = Int32(index)
     count -= 1

@@ -1,5 +1,6 @@
 import CLibUring
-import Synchronization
+import Glibc
+import SystemPackage
 public import Uring
 
 /// A reactor: one long-lived thread that owns one io_uring and runs Swift jobs.
@@ -42,7 +43,10 @@ public final class Reactor: Sendable {
   ///   error names the cause and what to do.
   public init(options: ReactorOptions = ReactorOptions()) throws(UringUnavailableError) {
     let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
-    precondition(eventFD >= 0, "eventfd failed")
+    guard eventFD >= 0 else {
+      throw UringUnavailableError(
+        cause: .other(Errno(rawValue: errno)), errno: Errno(rawValue: errno))
+    }
     let remote = RemoteQueue(eventFD: eventFD)
     let startup = Startup()
     let exit = self.exit
