@@ -47,6 +47,9 @@ let package = Package(
       ],
       swiftSettings: strictSwift
     ),
+    // A C double of a device API that borrows memory and completes later
+    // (callback or eventfd). Tests only.
+    .target(name: "CDeviceDouble"),
     .executableTarget(
       name: "uring-bench",
       dependencies: ["UringReactor", "Uring", "CLibUring"],
@@ -65,7 +68,7 @@ let package = Package(
     .testTarget(
       name: "UringReactorTests",
       dependencies: [
-        "UringReactor", "Uring", "CLibUring",
+        "UringReactor", "Uring", "CLibUring", "CDeviceDouble",
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: testSwift

@@ -1,0 +1,87 @@
+import Glibc
+import Uring
+
+extension File {
+  /// Reads up to `buffer.capacity` bytes at `offset` (`nil`: the file
+  /// position) into the start of a registered buffer with
+  /// `IORING_OP_READ_FIXED`, and hands the lease back with the result.
+  ///
+  /// On success the lease's `count` is the number of bytes read, which the
+  /// result also carries (0 at end of file); on failure `count` is 0.
+  ///
+  /// Only a ``RegisteredBuffer`` is accepted: its type proves the memory is
+  /// registered with a ring. It must be the ring of this file's reactor;
+  /// otherwise nothing is submitted and the result is `EINVAL`.
+  ///
+  /// Ownership: the lease is consumed, so the buffer stays lent (its pool
+  /// cannot be unregistered) until the lease comes back, after the
+  /// operation's final CQE. The pool (and so the buffer's memory) is retained
+  /// by the reactor's in-flight slot until that CQE.
+  ///
+  /// Thread-safety: call from any task; the SQE is prepared on the loop thread.
+  ///
+  /// Cancellation: a cancelled task's read is cancelled with
+  /// `IORING_OP_ASYNC_CANCEL` (or never submitted); the lease comes back after
+  /// the CQE with ``IOError/Kind/cancelled`` in the result, or with the byte
+  /// count if the read completed first. It never throws.
+  public func readFixed(
+    into buffer: consuming RegisteredBuffer,
+    at offset: UInt64? = nil
+  ) async -> IOResult<RegisteredBuffer> {
+    let result = await fixed(
+      .readFixed, pool: buffer.pool, index: buffer.index, count: 0, offset: offset)
+    if case .success(let count) = result {
+      buffer.count = count
+    } else {
+      buffer.count = 0
+    }
+    return IOResult(buffer: buffer, result: result)
+  }
+
+  /// Writes a registered buffer's filled bytes (`0..<buffer.count`) at
+  /// `offset` (`nil`: the file position) with `IORING_OP_WRITE_FIXED`, and
+  /// hands the lease back with the bytes written (possibly fewer) or the
+  /// error. The lease's bytes and `count` are unchanged.
+  ///
+  /// Requirements, ownership, thread-safety and cancellation: as
+  /// ``readFixed(into:at:)``; the kernel only reads the buffer.
+  public func writeFixed(
+    from buffer: consuming RegisteredBuffer,
+    at offset: UInt64? = nil
+  ) async -> IOResult<RegisteredBuffer> {
+    let result = await fixed(
+      .writeFixed, pool: buffer.pool, index: buffer.index, count: buffer.count, offset: offset)
+    return IOResult(buffer: buffer, result: result)
+  }
+
+  /// Runs one fixed operation on buffer `index` of `pool`: a read into its
+  /// whole capacity, or a write of its first `count` bytes. The caller holds
+  /// the lease throughout, so the buffer stays lent and registered.
+  private func fixed(
+    _ opcode: Opcode, pool: RegisteredBufferPool, index: UInt16, count: Int, offset: UInt64?
+  ) async -> Result<Int, IOError> {
+    guard pool.reactor === reactor else {
+      // Its index names a buffer of another ring (or none) here.
+      return .failure(IOError(.system(.invalidArgument), operation: opcode, path: path))
+    }
+    return await reactor.onLoop { loop throws(Never) -> Result<Int, IOError> in
+      do throws(IOError) {
+        let fd = try self.liveDescriptor(for: opcode)
+        // SAFETY: the in-flight slot retains `pool` (its mapping) and the file
+        // until the final CQE; the caller holds the lease until then, so the
+        // buffer stays registered and no user code can touch it.
+        let region = pool.region(index)
+        let operation: RingOperation =
+          opcode == .readFixed
+          ? .readFixed(fd: fd, buffer: region, offset: offset, index: index)
+          : .writeFixed(
+            fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[..<count]), offset: offset,
+            index: index)
+        let outcome = await loop.perform(operation, retaining: (pool, self))
+        return .success(Int(try outcome.value(opcode, path: self.path)))
+      } catch {
+        return .failure(error)
+      }
+    }
+  }
+}

@@ -1,0 +1,473 @@
+import Glibc
+public import SystemPackage
+public import Uring
+
+/// Why registering, lending or unregistering fixed buffers failed.
+public struct RegisteredBufferError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// What went wrong.
+  public enum Kind: Sendable, Hashable {
+    /// `count` must be in `1...Ring.maximumRegisteredBuffers` and `bufferSize`
+    /// in `1...Ring.maximumRegisteredBufferSize`.
+    case invalidLayout(count: Int, bufferSize: Int)
+    /// The reactor's ring already has a registered buffer set: the kernel keeps
+    /// one per ring (`EBUSY`). Unregister the other pool first.
+    case alreadyRegistered
+    /// Unregistering was refused: buffers are lent out (some possibly in
+    /// flight). Every ``RegisteredBuffer`` must be released first.
+    case buffersInUse(lent: Int)
+    /// The pool has been unregistered: it lends nothing and cannot be
+    /// unregistered again.
+    case notRegistered
+    /// The task waiting in ``RegisteredBufferPool/next()`` was cancelled.
+    case cancelled
+    /// The reactor has shut down (its ring is gone).
+    case reactorShutDown
+    /// The memory could not be mapped (`mmap` failed with this errno).
+    case allocationFailed(Errno)
+    /// The kernel refused the registration or unregistration.
+    case kernel(RingRegistrationError)
+  }
+
+  /// What went wrong.
+  public var kind: Kind
+
+  /// An error of `kind`.
+  public init(_ kind: Kind) { self.kind = kind }
+
+  /// What went wrong and what to do, in one sentence.
+  public var description: String {
+    switch kind {
+    case .invalidLayout(let count, let size):
+      "invalid registered buffer layout: \(count) buffers of \(size) bytes "
+        + "(1...\(Ring.maximumRegisteredBuffers) buffers of 1...\(Ring.maximumRegisteredBufferSize) bytes)"
+    case .alreadyRegistered:
+      "the ring already has a registered buffer set (the kernel allows one per ring)"
+    case .buffersInUse(let lent):
+      "\(lent) registered buffer(s) still lent out: release them before unregistering"
+    case .notRegistered:
+      "the registered buffer pool was unregistered"
+    case .cancelled:
+      "cancelled while waiting for a registered buffer"
+    case .reactorShutDown:
+      "the reactor shut down"
+    case .allocationFailed(let errno):
+      "could not map registered buffer memory: \(errno)"
+    case .kernel(let error):
+      "\(error)"
+    }
+  }
+}
+
+/// A set of fixed buffers registered with one reactor's ring
+/// (`IORING_REGISTER_BUFFERS`), lent out one at a time as ``RegisteredBuffer``
+/// leases, which ``File/readFixed(into:at:)`` and ``File/writeFixed(from:at:)``
+/// (`IORING_OP_READ_FIXED`/`IORING_OP_WRITE_FIXED`) require: the type of the
+/// lease is the proof that its memory is registered, with this ring, right now.
+///
+/// - One per ring: the kernel keeps a single registered buffer set per ring.
+///   ``register(count:bufferSize:on:)`` throws
+///   ``RegisteredBufferError/Kind/alreadyRegistered`` while another pool is
+///   registered with the same reactor; ``unregister()`` it first.
+/// - Layout: `count` buffers of `bufferSize` bytes, each starting on a page
+///   boundary, in one anonymous `mmap`ping owned by the pool. The memory lives
+///   as long as the pool, and every fixed operation retains the pool in the
+///   reactor's in-flight slot until its final CQE (rule 1).
+/// - Unregistering: refused with ``RegisteredBufferError/Kind/buffersInUse(lent:)``
+///   while any buffer is lent. A buffer in flight is always lent (the operation
+///   holds its lease), so buffers can never be unregistered under the kernel.
+///   Dropping the last reference to a registered pool unregisters it from a
+///   job on the loop thread, soon after; call ``unregister()`` to know when.
+///   Shutting the reactor down unregisters everything with its ring.
+/// - Thread-safety: `Sendable`; lending and returning take a lock;
+///   registration happens on the reactor's loop thread.
+public final class RegisteredBufferPool: Sendable {
+  /// The reactor whose ring the buffers are registered with.
+  public let reactor: Reactor
+  /// How many buffers the pool holds.
+  public let count: Int
+  /// The size of each buffer in bytes.
+  public let bufferSize: Int
+  let storage: RegisteredBufferStorage
+  private let state: Locked<PoolState>
+
+  private init(reactor: Reactor, storage: RegisteredBufferStorage) {
+    self.reactor = reactor
+    self.storage = storage
+    self.count = storage.count
+    self.bufferSize = storage.size
+    // Lent from the end of the stack: index 0 first.
+    self.state = Locked(PoolState(free: (0..<storage.count).reversed().map { UInt16($0) }))
+  }
+
+  deinit {
+    guard state.withLock({ $0.phase == .registered }) else { return }
+    // No lease and no operation holds the pool (they retain it), so no fixed
+    // operation can be in flight: unregister on the loop thread. `storage`
+    // stays mapped until then.
+    let storage = self.storage
+    let reactor = self.reactor
+    Task(executorPreference: reactor) {
+      await reactor.onLoop { loop throws(Never) in
+        if loop.ownsLoopState { try? loop.ring!.unregisterBuffers() }
+        withExtendedLifetime(storage) {}
+      }
+    }
+  }
+
+  /// Maps `count` buffers of `bufferSize` bytes and registers them with
+  /// `reactor`'s ring (`io_uring_register_buffers`, on the loop thread).
+  ///
+  /// Registration pins the pages; they count against `RLIMIT_MEMLOCK` unless
+  /// the process has `CAP_IPC_LOCK` (``RingRegistrationError/Cause/lockedMemoryLimit``).
+  ///
+  /// Thread-safety: call from any task. Cancellation: registration is quick
+  /// and is not interrupted.
+  ///
+  /// - Throws: ``RegisteredBufferError/Kind/alreadyRegistered`` when the ring
+  ///   has a registered set; ``RegisteredBufferError/Kind/invalidLayout(count:bufferSize:)``,
+  ///   ``RegisteredBufferError/Kind/reactorShutDown``,
+  ///   ``RegisteredBufferError/Kind/allocationFailed(_:)``,
+  ///   ``RegisteredBufferError/Kind/kernel(_:)``.
+  public static func register(
+    count: Int, bufferSize: Int, on reactor: Reactor
+  ) async throws(RegisteredBufferError) -> RegisteredBufferPool {
+    guard (1...Ring.maximumRegisteredBuffers).contains(count),
+      (1...Ring.maximumRegisteredBufferSize).contains(bufferSize)
+    else {
+      throw RegisteredBufferError(.invalidLayout(count: count, bufferSize: bufferSize))
+    }
+    let storage = try RegisteredBufferStorage(count: count, size: bufferSize)
+    let failure = await reactor.onLoop { loop throws(Never) -> RegisteredBufferError? in
+      guard loop.ownsLoopState, loop.lifecycle == .running else {
+        return RegisteredBufferError(.reactorShutDown)
+      }
+      do throws(RingRegistrationError) {
+        // SAFETY: the iovecs describe `storage`'s mapping, which stays mapped
+        // until the pool (which keeps `storage`) is unregistered; see `deinit`.
+        try loop.ring!.registerBuffers(storage.iovecs)
+        return nil
+      } catch {
+        return RegisteredBufferError(
+          error.cause == .alreadyRegistered ? .alreadyRegistered : .kernel(error))
+      }
+    }
+    if let failure { throw failure }
+    return RegisteredBufferPool(reactor: reactor, storage: storage)
+  }
+
+  /// Whether the buffers are registered (until ``unregister()``).
+  public var isRegistered: Bool { state.withLock { $0.phase == .registered } }
+
+  /// How many buffers are free to lend right now.
+  public var availableCount: Int { state.withLock { $0.free.count } }
+
+  /// How many buffers are lent out (including those in flight).
+  public var lentCount: Int { state.withLock { $0.lent } }
+
+  /// Lends a free buffer, suspending until one is released if all are lent.
+  /// Waiters are served in the order they arrived.
+  ///
+  /// The lease's `count` is 0; its bytes are whatever its last holder left.
+  ///
+  /// Cancellation: a cancelled waiter stops waiting and throws
+  /// ``RegisteredBufferError/Kind/cancelled`` (a buffer released meanwhile
+  /// goes to the next waiter or back to the pool).
+  ///
+  /// - Throws: ``RegisteredBufferError/Kind/notRegistered`` once the pool is
+  ///   unregistered; ``RegisteredBufferError/Kind/cancelled``.
+  public func next() async throws(RegisteredBufferError) -> RegisteredBuffer {
+    let attempt = try state.withLock { state throws(RegisteredBufferError) -> Attempt in
+      guard state.phase == .registered else { throw RegisteredBufferError(.notRegistered) }
+      if let index = state.free.popLast() {
+        state.lent += 1
+        return .lent(index)
+      }
+      let id = state.nextWaiterID
+      state.nextWaiterID += 1
+      state.waiters.append(PoolState.Waiter(id: id))
+      return .wait(id)
+    }
+    let waiterID: UInt64
+    switch attempt {
+    case .lent(let index): return RegisteredBuffer(pool: self, index: index)
+    case .wait(let id): waiterID = id
+    }
+    let index: UInt16? = await withTaskCancellationHandler {
+      await withUnsafeContinuation { (continuation: UnsafeContinuation<UInt16?, Never>) in
+        enum Now {
+          case wait([UnsafeContinuation<Void, Never>])
+          case resume(UInt16?)
+        }
+        let now = state.withLock { state -> Now in
+          guard let position = state.waiters.firstIndex(where: { $0.id == waiterID }) else {
+            preconditionFailure("a pool waiter vanished before suspending")
+          }
+          if state.waiters[position].cancelled {
+            state.waiters.remove(at: position)
+            return .resume(nil)
+          }
+          // A buffer released between the first attempt and now.
+          if let index = state.free.popLast() {
+            state.waiters.remove(at: position)
+            state.lent += 1
+            return .resume(index)
+          }
+          state.waiters[position].continuation = continuation
+          return .wait(state.takeSatisfiedWatchers())
+        }
+        switch now {
+        case .resume(let index): continuation.resume(returning: index)
+        case .wait(let watchers): for watcher in watchers { watcher.resume() }
+        }
+      }
+    } onCancel: {
+      let continuation = state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
+        // Not found: it was served already; the lease is its.
+        guard let position = state.waiters.firstIndex(where: { $0.id == waiterID }) else {
+          return nil
+        }
+        guard let continuation = state.waiters[position].continuation else {
+          // Not suspended yet: it sees the flag when it does.
+          state.waiters[position].cancelled = true
+          return nil
+        }
+        state.waiters.remove(at: position)
+        return continuation
+      }
+      continuation?.resume(returning: nil)
+    }
+    guard let index else { throw RegisteredBufferError(.cancelled) }
+    return RegisteredBuffer(pool: self, index: index)
+  }
+
+  /// Lends a free buffer if there is one, without waiting.
+  ///
+  /// - Throws: ``RegisteredBufferError/Kind/notRegistered`` once unregistered.
+  public func tryNext() throws(RegisteredBufferError) -> RegisteredBuffer? {
+    let index = try state.withLock { state throws(RegisteredBufferError) -> UInt16? in
+      guard state.phase == .registered else { throw RegisteredBufferError(.notRegistered) }
+      guard let index = state.free.popLast() else { return nil }
+      state.lent += 1
+      return index
+    }
+    return index.map { RegisteredBuffer(pool: self, index: $0) }
+  }
+
+  /// Unregisters the buffers from the ring (`io_uring_unregister_buffers`, on
+  /// the loop thread), after which another pool may be registered with it.
+  ///
+  /// Refused while any buffer is lent, in flight or not: release every
+  /// ``RegisteredBuffer`` first. Once unregistered (even if the kernel then
+  /// refuses, which it does not for a registered set), the pool lends nothing.
+  /// If the reactor has shut down, its ring took the registration with it and
+  /// this only marks the pool unregistered.
+  ///
+  /// Thread-safety: call from any task. Cancellation: not interrupted.
+  ///
+  /// - Throws: ``RegisteredBufferError/Kind/buffersInUse(lent:)``,
+  ///   ``RegisteredBufferError/Kind/notRegistered`` (already unregistered),
+  ///   ``RegisteredBufferError/Kind/kernel(_:)``.
+  public func unregister() async throws(RegisteredBufferError) {
+    try state.withLock { state throws(RegisteredBufferError) in
+      guard state.phase == .registered else { throw RegisteredBufferError(.notRegistered) }
+      guard state.lent == 0 else { throw RegisteredBufferError(.buffersInUse(lent: state.lent)) }
+      // No lease exists and none can be taken from now on.
+      state.phase = .unregistered
+    }
+    let storage = self.storage
+    let failure = await reactor.onLoop { loop throws(Never) -> RingRegistrationError? in
+      defer { withExtendedLifetime(storage) {} }
+      guard loop.ownsLoopState else { return nil }
+      do throws(RingRegistrationError) {
+        try loop.ring!.unregisterBuffers()
+        return nil
+      } catch {
+        return error.cause == .notRegistered ? nil : error
+      }
+    }
+    if let failure { throw RegisteredBufferError(.kernel(failure)) }
+  }
+
+  /// Returns a released lease's buffer: to the first suspended waiter, or to
+  /// the free list.
+  func giveBack(_ index: UInt16) {
+    let waiter = state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
+      if let position = state.waiters.firstIndex(where: { $0.continuation != nil }) {
+        return state.waiters.remove(at: position).continuation
+      }
+      state.free.append(index)
+      state.lent -= 1
+      return nil
+    }
+    waiter?.resume(returning: index)
+  }
+
+  /// The memory of buffer `index`.
+  func region(_ index: UInt16) -> UnsafeMutableRawBufferPointer {
+    storage.region(Int(index))
+  }
+
+  /// Returns once `count` tasks are suspended in ``next()`` (for tests: no sleeping).
+  func waitUntilWaiting(_ count: Int) async {
+    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+      let now = state.withLock { state -> Bool in
+        if state.suspendedWaiters >= count { return true }
+        state.watchers.append((count, continuation))
+        return false
+      }
+      if now { continuation.resume() }
+    }
+  }
+
+  private enum Attempt {
+    case lent(UInt16)
+    case wait(UInt64)
+  }
+}
+
+/// The pool's lending state, under its lock.
+private struct PoolState {
+  enum Phase { case registered, unregistered }
+  struct Waiter {
+    let id: UInt64
+    /// Set once the waiting task has suspended.
+    var continuation: UnsafeContinuation<UInt16?, Never>?
+    /// Cancelled before it suspended.
+    var cancelled = false
+
+    init(id: UInt64) { self.id = id }
+  }
+
+  var phase = Phase.registered
+  var free: [UInt16]
+  var lent = 0
+  /// FIFO.
+  var waiters: [Waiter] = []
+  var nextWaiterID: UInt64 = 0
+  /// Test hooks waiting for a number of suspended waiters.
+  var watchers: [(Int, UnsafeContinuation<Void, Never>)] = []
+
+  init(free: [UInt16]) { self.free = free }
+
+  var suspendedWaiters: Int { waiters.count(where: { $0.continuation != nil }) }
+
+  mutating func takeSatisfiedWatchers() -> [UnsafeContinuation<Void, Never>] {
+    guard !watchers.isEmpty else { return [] }
+    let suspended = suspendedWaiters
+    var ready: [UnsafeContinuation<Void, Never>] = []
+    watchers.removeAll { count, continuation in
+      guard suspended >= count else { return false }
+      ready.append(continuation)
+      return true
+    }
+    return ready
+  }
+}
+
+/// The mapping behind a pool: `count` page-aligned slots of `size` bytes.
+final class RegisteredBufferStorage: @unchecked Sendable {
+  let count: Int
+  let size: Int
+  /// Bytes from one buffer's start to the next: `size` rounded up to a page.
+  let stride: Int
+  // SAFETY: mapped in `init`, unmapped in `deinit`, which runs only after the
+  // pool is unregistered (or its unregistration job ran, or the ring is gone)
+  // and no fixed operation retains it. The bytes of a buffer are touched only
+  // by the holder of its unique lease, or by the kernel while the lease is
+  // consumed into an operation. Anonymous memory: even pages the kernel still
+  // pinned after an unmap would never alias memory mapped later.
+  private let base: UnsafeMutableRawPointer
+  private let length: Int
+
+  init(count: Int, size: Int) throws(RegisteredBufferError) {
+    let page = SharedBuffer.alignment
+    let stride = (size + page - 1) / page * page
+    let length = stride * count
+    let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let pointer, pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
+      throw RegisteredBufferError(.allocationFailed(Errno(rawValue: Glibc.errno)))
+    }
+    self.base = pointer
+    self.count = count
+    self.size = size
+    self.stride = stride
+    self.length = length
+  }
+
+  deinit {
+    munmap(base, length)
+  }
+
+  func region(_ index: Int) -> UnsafeMutableRawBufferPointer {
+    precondition(index >= 0 && index < count, "registered buffer index out of range")
+    return UnsafeMutableRawBufferPointer(start: base + index * stride, count: size)
+  }
+
+  /// One iovec per buffer, in index order, for `io_uring_register_buffers`.
+  var iovecs: [iovec] {
+    (0..<count).map { index in iovec(iov_base: base + index * stride, iov_len: size) }
+  }
+}
+
+/// A lease on one registered buffer of a ``RegisteredBufferPool``: move-only,
+/// and the only way to name registered memory, so fixed operations
+/// (``File/readFixed(into:at:)``, ``File/writeFixed(from:at:)``) accept
+/// nothing else.
+///
+/// - Ownership: unique. Releasing the lease (dropping it, or the ``IOResult``
+///   that carries it) returns the buffer to its pool, waking a task waiting in
+///   ``RegisteredBufferPool/next()``. A fixed operation consumes the lease and
+///   hands it back after its final CQE, so a lease in flight stays lent and
+///   its pool cannot be unregistered. The lease keeps its pool (and memory)
+///   alive.
+/// - Count: `count` bytes from the start are filled (0 on a fresh lease); a
+///   fixed read sets it, a fixed write sends `0..<count`.
+/// - Thread-safety: `Sendable`: it can move to another task.
+public struct RegisteredBuffer: ~Copyable, Sendable {
+  /// The pool it was lent from.
+  public let pool: RegisteredBufferPool
+  /// Its index in the ring's registered buffer table (the SQE's `buf_index`).
+  public let index: UInt16
+  /// How many bytes (from the start) are filled.
+  public internal(set) var count: Int
+
+  init(pool: RegisteredBufferPool, index: UInt16) {
+    self.pool = pool
+    self.index = index
+    self.count = 0
+  }
+
+  deinit {
+    pool.giveBack(index)
+  }
+
+  /// The buffer's size (the pool's `bufferSize`).
+  public var capacity: Int { pool.bufferSize }
+
+  /// Reads the filled bytes (`0..<count`).
+  public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
+    // SAFETY: the lease is unique and not consumed into an operation, so the
+    // kernel is not using this buffer; the pool's mapping outlives the lease.
+    let bytes = UnsafeRawBufferPointer(rebasing: pool.region(index)[..<count])
+    return try body(bytes.bytes)
+  }
+
+  /// Mutates the whole buffer, then sets `count` to what `body` returns
+  /// (`0...capacity`; it traps otherwise). If `body` throws, `count` is unchanged.
+  public mutating func withMutableBytes<E: Error>(
+    _ body: (inout MutableRawSpan) throws(E) -> Int
+  ) throws(E) {
+    // SAFETY: exclusive access to the unique lease; the kernel is not using
+    // this buffer; the pool's mapping outlives the lease.
+    let region = pool.region(index)
+    var span = region.mutableBytes
+    let newCount = try body(&span)
+    precondition(newCount >= 0 && newCount <= capacity, "count out of range")
+    count = newCount
+  }
+
+  /// A copy of the filled bytes.
+  public var bytes: [UInt8] {
+    withBytes { (span: RawSpan) -> [UInt8] in span.withUnsafeBytes { Array($0) } }
+  }
+}
