@@ -41,7 +41,12 @@ extension EventLoop {
     let task = taskExecutor!
     for entry in running {
       if entry.viaTaskExecutor {
+        preferences.remember(entry.job)
         entry.job.runSynchronously(on: task)
+      } else if preferences.prefersReactor(entry.job) {
+        // An actor job of a task that prefers the reactor: with the reactor as
+        // task executor too, its same-executor actor hops run inline.
+        entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
       } else {
         entry.job.runSynchronously(on: serial)
       }

@@ -48,6 +48,8 @@ final class EventLoop: @unchecked Sendable {
   // SAFETY: 8 bytes the kernel writes when the eventfd read completes. Freed
   // only in `deinit`, after `finish()` reaped the read's final CQE (rule 2).
   let wakeupBuffer = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+  /// Tasks known to prefer this reactor as their task executor.
+  let preferences = TaskPreferenceCache()
   /// Sees operations come and go (tests, diagnostics). Loop thread only.
   var observer: (any LoopObserver)?
   /// Counters for tests and diagnostics (loop thread only).
