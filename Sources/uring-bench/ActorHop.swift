@@ -1,7 +1,15 @@
 import Dispatch
 import UringReactor
 
-/// `actor-hop`: ping-pong between two actors on the same executor.
+/// `actor-hop`, `actor-hop-no-preference`: ping-pong between two actors on
+/// the same executor.
+///
+/// The two ids differ only in the reactor's driving task: `actor-hop` starts
+/// it with `Task(executorPreference: reactor)` (the configuration for tasks
+/// that do I/O), `actor-hop-no-preference` with `Task.detached` (no task
+/// executor preference). The runtime treats a hop as "same executor" only if
+/// the serial executor AND the task executor both match, so the two can differ
+/// widely. Default executor and Dispatch run the same code under both ids.
 ///
 /// One call `await ponger.pong()` from the pinger is two hops: into the ponger
 /// and back into the pinger. Every hop does observable work so the optimizer
@@ -9,9 +17,15 @@ import UringReactor
 /// increments its own counter and returns it, the caller adds the returned
 /// value to its own state, and the run checks both totals afterwards.
 struct ActorHop: Workload {
-  let id = "actor-hop"
+  /// Whether the reactor's driving task prefers the reactor as task executor.
+  let reactorTaskPreference: Bool
+
+  var id: String { reactorTaskPreference ? "actor-hop" : "actor-hop-no-preference" }
   let unit = "hops/s"
-  let summary = "same-executor actor ping-pong (one call + return = 2 hops)"
+  var summary: String {
+    "same-executor actor ping-pong, 2 hops per call; reactor task "
+      + (reactorTaskPreference ? "with" : "without") + " executor preference"
+  }
   let initialOperations = 20_000
   let granularity = 2
 
@@ -19,9 +33,11 @@ struct ActorHop: Workload {
     switch system {
     case .reactor:
       "two actors pinned to the reactor (unownedExecutor = reactor), loop in one of them, "
-        + "task created with Task(executorPreference: reactor)"
+        + (reactorTaskPreference
+          ? "driving task created with Task(executorPreference: reactor)"
+          : "driving task created with Task.detached (no executor preference)")
     case .defaultExecutor:
-      "two default actors, loop in one of them"
+      "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
     }
@@ -36,9 +52,15 @@ struct ActorHop: Workload {
     case .reactor:
       let ponger = ReactorPonger(reactor: reactor)
       let pinger = ReactorPinger(reactor: reactor)
-      result = await Task(executorPreference: reactor) {
-        await pinger.run(against: ponger, calls: calls)
-      }.value
+      if reactorTaskPreference {
+        result = await Task(executorPreference: reactor) {
+          await pinger.run(against: ponger, calls: calls)
+        }.value
+      } else {
+        result = await Task.detached {
+          await pinger.run(against: ponger, calls: calls)
+        }.value
+      }
     case .defaultExecutor:
       let ponger = DefaultPonger()
       let pinger = DefaultPinger()
@@ -65,7 +87,7 @@ struct PingPongResult: Sendable {
     let expected = calls * (calls + 1) / 2
     guard pongs == calls, received == expected else {
       throw BenchError(
-        "actor-hop: expected \(calls) pongs summing to \(expected), got \(pongs) summing to "
+        "actor ping-pong: expected \(calls) pongs summing to \(expected), got \(pongs) summing to "
           + "\(received): hops were lost or folded away")
     }
   }

@@ -35,7 +35,8 @@ struct CrossThreadEnqueue: Workload {
   {
     let (sample, left) = await produce(system: system, jobs: operations, reactor: reactor)
     guard left == 0 else {
-      throw BenchError("\(id) \(system.id): \(operations) jobs submitted, countdown ended at \(left)")
+      throw BenchError(
+        "\(id) \(system.id): \(operations) jobs submitted, countdown ended at \(left)")
     }
     return sample
   }
@@ -46,7 +47,8 @@ struct CrossThreadEnqueue: Workload {
     let queue = DispatchQueue(label: "uring-bench.enqueue")
     let clock = ContinuousClock()
     let start = clock.now
-    let countdown = await withUnsafeContinuation { (continuation: UnsafeContinuation<Countdown, Never>) in
+    let countdown = await withUnsafeContinuation {
+      (continuation: UnsafeContinuation<Countdown, Never>) in
       let countdown = Countdown(jobs, continuation)
       switch system {
       case .reactor:

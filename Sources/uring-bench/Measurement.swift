@@ -1,4 +1,4 @@
-import UringReactor
+import Glibc
 
 /// The figures of one (workload, system) pair.
 struct Measurement: Sendable {
@@ -7,6 +7,9 @@ struct Measurement: Sendable {
   let system: BenchSystem
   /// Rates of the timed runs, in run order.
   var rates: [Double] = []
+  /// Process CPU time per operation of the timed runs, in nanoseconds (all
+  /// threads: the loop, the pool, Dispatch's workers).
+  var cpuNanosecondsPerOperation: [Double] = []
   /// Operations per timed run, after calibration.
   var operationsPerRun = 0
   /// Why this pair has no figure, if it failed.
@@ -14,6 +17,10 @@ struct Measurement: Sendable {
 
   var summary: Summary? {
     failure == nil ? Summary(rates) : nil
+  }
+
+  var cpu: Summary? {
+    failure == nil ? Summary(cpuNanosecondsPerOperation) : nil
   }
 }
 
@@ -35,107 +42,11 @@ struct Summary: Sendable {
   }
 }
 
-/// Runs workloads with their systems interleaved: for each workload, every
-/// system is calibrated (warm-up runs, discarded) so one run lasts about the
-/// target time, then rounds run the systems in turn (A B C A B C ...), so that
-/// slow drifts of a noisy machine hit every system alike.
-struct Runner {
-  let workloads: [any Workload]
-  let systems: [BenchSystem]
-  let rounds: Int
-  let target: Duration
-  let reactor: Reactor
-  let watchdog = Watchdog()
-
-  /// Upper bound of operations in one run (bounds memory for the workloads
-  /// that create a task per operation).
-  static let maximumOperations = 50_000_000
-
-  func run() async -> [Measurement] {
-    var results: [Measurement] = []
-    let totalSteps = workloads.count * systems.count * rounds
-    var step = 0
-    for workload in workloads {
-      var measurements = systems.map {
-        Measurement(workload: workload.id, unit: workload.unit, system: $0)
-      }
-      for index in measurements.indices {
-        let system = measurements[index].system
-        Log.progress("[calibrate] \(workload.id) \(system.id) ... ")
-        do throws(BenchError) {
-          let operations = try await calibrate(workload, on: system)
-          measurements[index].operationsPerRun = operations
-          Log.progress("\(operations) ops per run\n")
-        } catch {
-          measurements[index].failure = error.description
-          Log.progress("FAILED: \(error.description)\n")
-        }
-      }
-      for _ in 0..<rounds {
-        for index in measurements.indices {
-          step += 1
-          let system = measurements[index].system
-          Log.progress("[\(step)/\(totalSteps)] \(workload.id) \(system.id) ... ")
-          guard measurements[index].failure == nil else {
-            Log.progress("skipped (failed before)\n")
-            continue
-          }
-          do throws(BenchError) {
-            let sample = try await timed(
-              workload, on: system, operations: measurements[index].operationsPerRun)
-            guard let rate = sample.rate else {
-              throw BenchError("\(workload.id) \(system.id): the run measured no time")
-            }
-            measurements[index].rates.append(rate)
-            Log.progress("\(Text.rate(rate)) \(workload.unit)\n")
-          } catch {
-            measurements[index].failure = error.description
-            Log.progress("FAILED: \(error.description)\n")
-          }
-        }
-      }
-      results += measurements
-    }
-    return results
-  }
-
-  /// Finds the operation count for which one run takes about `target`:
-  /// grows a warm-up run until it takes a quarter of the target, then scales.
-  private func calibrate(_ workload: any Workload, on system: BenchSystem) async throws(BenchError)
-    -> Int
-  {
-    var operations = rounded(workload.initialOperations, workload)
-    while true {
-      let sample = try await timed(workload, on: system, operations: operations)
-      let enough = sample.elapsed * 4 >= target
-      if enough || operations >= Self.maximumOperations {
-        guard let rate = sample.rate else {
-          throw BenchError("\(workload.id) \(system.id): the warm-up measured no time")
-        }
-        let wanted = Int((rate * target.seconds).rounded())
-        return rounded(min(max(wanted, workload.granularity), Self.maximumOperations), workload)
-      }
-      // Grow by the measured shortfall, at most 16x per step.
-      let factor = sample.elapsed > .zero ? min(16, max(2, target / sample.elapsed)) : 16
-      operations = rounded(Int(Double(operations) * factor), workload)
-    }
-  }
-
-  private func rounded(_ operations: Int, _ workload: any Workload) -> Int {
-    let granularity = max(1, workload.granularity)
-    return max(granularity, (operations + granularity / 2) / granularity * granularity)
-  }
-
-  /// One run under the watchdog: a run that hangs (a lost wake-up, a lost
-  /// completion) aborts the process with a message instead of hanging forever.
-  private func timed(_ workload: any Workload, on system: BenchSystem, operations: Int)
-    async throws(BenchError) -> Sample
-  {
-    let limit = max(.seconds(60), target * 100)
-    let token = watchdog.arm(
-      after: limit,
-      "\(workload.id) on \(system.id) (\(operations) operations) did not finish within \(limit)")
-    defer { watchdog.disarm(token) }
-    return try await workload.run(on: system, operations: operations, reactor: reactor)
+/// CPU time consumed by the whole process (every thread).
+enum CPUTime {
+  static func process() -> Duration {
+    var now = timespec()
+    guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) == 0 else { return .zero }
+    return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
   }
 }

@@ -59,7 +59,8 @@ struct NopRoundTrip: Workload {
     let sample = try outcome.get()
     guard sample.operations == expected else {
       throw BenchError(
-        "\(id) \(system.id): expected \(expected) completed operations, counted \(sample.operations)")
+        "\(id) \(system.id): expected \(expected) completed operations, counted \(sample.operations)"
+      )
     }
     return sample
   }

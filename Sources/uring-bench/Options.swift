@@ -8,6 +8,13 @@ struct Options: Sendable {
   var requestedRounds: Int?
   /// Workloads to run, in the order given; empty = every workload.
   var workloadIDs: [String] = []
+  /// Systems to run, in report order; empty = every system.
+  var systemIDs: [String] = []
+
+  var systems: [BenchSystem] {
+    systemIDs.isEmpty
+      ? BenchSystem.allCases : BenchSystem.allCases.filter { systemIDs.contains($0.id) }
+  }
 
   var rounds: Int { requestedRounds ?? (quick ? 2 : 7) }
 
@@ -67,6 +74,14 @@ struct Options: Sendable {
             message: "unknown workload '\(id)'; known: \(Catalog.ids.joined(separator: ", "))")
         }
         if !options.workloadIDs.contains(id) { options.workloadIDs.append(id) }
+      case "--system":
+        let id = try value(for: name, inline: inline)
+        guard BenchSystem(rawValue: id) != nil else {
+          throw UsageError(
+            message: "unknown system '\(id)'; known: "
+              + BenchSystem.allCases.map(\.id).joined(separator: ", "))
+        }
+        if !options.systemIDs.contains(id) { options.systemIDs.append(id) }
       default:
         throw UsageError(message: "unknown argument '\(argument)' (see --help)")
       }
@@ -76,7 +91,7 @@ struct Options: Sendable {
 
   static var usage: String {
     var text = """
-      usage: uring-bench [--quick] [--json] [--rounds N] [--workload ID]...
+      usage: uring-bench [--quick] [--json] [--rounds N] [--workload ID]... [--system ID]...
 
       Compares the UringReactor executor with Swift's default executor and Dispatch
       on this machine, running the systems of each workload interleaved
@@ -87,13 +102,15 @@ struct Options: Sendable {
         --json           print one JSON array of records instead of the table
         --rounds N       interleaved rounds per workload (default 7; 2 with --quick)
         --workload ID    run only this workload (repeatable)
+        --system ID      run only this system (repeatable; for profiling):
+                         reactor, default-executor, dispatch
         -h, --help       show this help
 
       workloads:
 
       """
     for workload in Catalog.all {
-      text += "  \(Text.padRight(workload.id, 22))\(workload.summary)\n"
+      text += "  \(workload.id)\n      \(workload.summary)\n"
     }
     text += """
 

@@ -14,12 +14,15 @@ struct Report {
     out += "reactor ring: \(machine.ring)\n"
     out += "method: \(rounds) interleaved round\(rounds == 1 ? "" : "s") per workload "
     out += "(systems in turn), runs of ~\(Text.fixed(targetRunTime.seconds * 1000, 0)) ms "
-    out += "after calibration; rates, higher is better; ratio = median / dispatch median\n\n"
+    out += "after calibration; rates, higher is better\n"
+    out += "columns: ns/op = 1e9 / median rate (wall); cpu ns/op = median process CPU time "
+    out += "per op, all threads; vs dispatch = median / dispatch median\n\n"
 
+    let workloadWidth = max(10, workloads.map(\.id.count).max() ?? 0) + 2
     let header = [
-      ("workload", 22, false), ("system", 18, false), ("unit", 8, false),
+      ("workload", workloadWidth, false), ("system", 18, false), ("unit", 8, false),
       ("median", 10, true), ("min", 10, true), ("max", 10, true),
-      ("ns/op", 9, true), ("vs dispatch", 13, true),
+      ("ns/op", 9, true), ("cpu ns/op", 11, true), ("vs dispatch", 13, true),
     ]
     func row(_ cells: [String]) -> String {
       var line = ""
@@ -40,10 +43,11 @@ struct Report {
           cells += [
             Text.rate(summary.median), Text.rate(summary.min), Text.rate(summary.max),
             Text.nanoseconds(perOperationAt: summary.median),
+            measurement.cpu.map { Text.fixed($0.median, 0) } ?? "-",
             baseline.map { Text.fixed(summary.median / $0, 2) + "x" } ?? "-",
           ]
         } else {
-          cells += ["FAILED", "-", "-", "-", "-"]
+          cells += ["FAILED", "-", "-", "-", "-", "-"]
         }
         out += row(cells)
       }
@@ -52,13 +56,18 @@ struct Report {
     out += "\nwhat each system does:\n"
     for workload in workloads {
       out += "  \(workload.id):\n"
-      for system in BenchSystem.allCases {
+      for system in BenchSystem.allCases where measurements.contains(where: { $0.system == system })
+      {
         out += "    \(Text.padRight(system.id + ":", 18))\(workload.footnote(for: system))\n"
       }
     }
     out += "  a hop is one switch of actor isolation; one call plus its return is two hops.\n"
+    out += "  only the reactor does I/O in nop-*: the other systems do the nearest async round\n"
+    out += "  trip through their own completion mechanism (suspend, get resumed by the system).\n"
 
-    let failures = measurements.compactMap { m in m.failure.map { "\(m.workload) \(m.system.id): \($0)" } }
+    let failures = measurements.compactMap { m in
+      m.failure.map { "\(m.workload) \(m.system.id): \($0)" }
+    }
     if !failures.isEmpty {
       out += "\nfailed (no figure):\n"
       for failure in failures { out += "  \(failure)\n" }

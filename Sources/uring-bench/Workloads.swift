@@ -57,7 +57,8 @@ protocol Workload: Sendable {
 /// Every workload, in report order.
 enum Catalog {
   static let all: [any Workload] = [
-    ActorHop(),
+    ActorHop(reactorTaskPreference: true),
+    ActorHop(reactorTaskPreference: false),
     NopRoundTrip(concurrency: 1),
     NopRoundTrip(concurrency: 256),
     CrossThreadEnqueue(),

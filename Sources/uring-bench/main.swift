@@ -31,7 +31,7 @@ do throws(UringUnavailableError) {
 let workloads: [any Workload] =
   options.workloadIDs.isEmpty ? Catalog.all : options.workloadIDs.compactMap(Catalog.workload)
 let runner = Runner(
-  workloads: workloads, systems: BenchSystem.allCases, rounds: options.rounds,
+  workloads: workloads, systems: options.systems, rounds: options.rounds,
   target: options.targetRunTime, reactor: reactor)
 let measurements = await runner.run()
 let report = Report(

@@ -40,25 +40,31 @@ extension EventLoop {
     let serial = serialExecutor!
     let task = taskExecutor!
     for entry in running {
+      runningJob = TaskPreferenceCache.identity(entry.job)
       if entry.viaTaskExecutor {
+        runningWithTaskExecutor = true
         preferences.remember(entry.job)
         entry.job.runSynchronously(on: task)
       } else if preferences.prefersReactor(entry.job) {
         // An actor job of a task that prefers the reactor: with the reactor as
         // task executor too, its same-executor actor hops run inline.
+        runningWithTaskExecutor = true
         entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
       } else {
+        runningWithTaskExecutor = false
         entry.job.runSynchronously(on: serial)
       }
     }
+    runningJob = 0
     statistics.jobsRun += running.count
     running.removeAll(keepingCapacity: true)
   }
 
   /// Moves jobs and requests from other threads into the loop.
   func takeRemote() {
-    let inbox = remote.take()
+    let inbox = remote.take(keepingCapacityOf: &spareInbox)
     ready.append(contentsOf: inbox.jobs)
+    spareInbox = inbox.jobs
     for userData in inbox.cancellations { cancelOnLoop(userData, reason: .task) }
     if inbox.shutdownRequested { beginShutdown() }
   }
@@ -78,6 +84,15 @@ extension EventLoop {
   func enqueue(_ job: UnownedJob, viaTaskExecutor: Bool) {
     let entry = ReadyJob(job: job, viaTaskExecutor: viaTaskExecutor)
     if ownsLoopState {
+      if !viaTaskExecutor && TaskPreferenceCache.identity(job) == runningJob {
+        // The running job could not hop inline to another actor of this
+        // reactor: its task executor was guessed wrong. Guess the other way.
+        if runningWithTaskExecutor {
+          preferences.forget(job)
+        } else {
+          preferences.remember(job)
+        }
+      }
       ready.append(entry)
       return
     }

@@ -68,12 +68,15 @@ final class RemoteQueue: Sendable {
   /// Whether items wait (cheap; no lock).
   var hasPending: Bool { pending.load(ordering: .relaxed) > 0 }
 
-  /// Takes everything pushed so far. Loop thread only.
-  func take() -> Inbox {
-    inbox.withLock { inbox in
+  /// Takes everything pushed so far. Loop thread only. `spare` (emptied)
+  /// becomes the inbox's next job buffer, so the capacity is reused.
+  func take(keepingCapacityOf spare: inout [ReadyJob]) -> Inbox {
+    spare.removeAll(keepingCapacity: true)
+    return inbox.withLock { inbox in
       pending.store(0, ordering: .sequentiallyConsistent)
       var taken = Inbox()
       swap(&taken.jobs, &inbox.jobs)
+      swap(&inbox.jobs, &spare)
       swap(&taken.cancellations, &inbox.cancellations)
       taken.shutdownRequested = inbox.shutdownRequested
       return taken

@@ -9,10 +9,13 @@
 /// pay it. Jobs carry no public "preferred task executor", but a task is its
 /// own job: the task-path jobs the loop runs tell it which tasks prefer it.
 ///
-/// A direct-mapped table of job addresses. A stale entry (a finished task
-/// whose memory was reused) only costs speed, never correctness: the job runs
-/// on the reactor's thread either way, and the runtime switches executors
-/// whenever the claimed task executor does not match.
+/// A direct-mapped table of job addresses. A wrong guess (a stale entry of a
+/// finished task whose memory was reused, or a task that never came through
+/// the task path) only costs speed, never correctness: the job runs on the
+/// reactor's thread either way, and the runtime switches executors whenever
+/// the claimed task executor does not match. The loop corrects a guess when
+/// the running job re-enqueues itself on the serial path (the runtime could
+/// not hop inline): see `EventLoop.enqueue`.
 ///
 /// Loop thread only.
 struct TaskPreferenceCache: ~Copyable {
@@ -46,6 +49,17 @@ struct TaskPreferenceCache: ~Copyable {
     let address = Self.address(job)
     slots[Self.slot(address)] = address
   }
+
+  /// Forgets `job`: it turned out not to prefer the reactor.
+  @inline(__always)
+  func forget(_ job: UnownedJob) {
+    let address = Self.address(job)
+    if slots[Self.slot(address)] == address { slots[Self.slot(address)] = 0 }
+  }
+
+  /// The address identifying `job`.
+  @inline(__always)
+  static func identity(_ job: UnownedJob) -> UInt { address(job) }
 
   /// Whether `job` is a task that recently came through the task-executor path.
   @inline(__always)
