@@ -47,6 +47,11 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
   public static let socket = Opcode(IORING_OP_SOCKET)
   public static let sendZC = Opcode(IORING_OP_SEND_ZC)
   public static let sendmsgZC = Opcode(IORING_OP_SENDMSG_ZC)
+  // Newer than the 6.1 uapi header: by value.
+  public static let readMultishot = Opcode(rawValue: 49)
+  public static let ftruncate = Opcode(rawValue: 55)
+  public static let bind = Opcode(rawValue: 56)
+  public static let listen = Opcode(rawValue: 57)
 
   /// Every opcode this package knows by name, in kernel order.
   public static let known: [Opcode] = [
@@ -54,7 +59,8 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     .sendmsg, .recvmsg, .timeout, .timeoutRemove, .accept, .asyncCancel, .linkTimeout,
     .connect, .fallocate, .openat, .close, .statx, .read, .write, .fadvise, .send, .recv,
     .openat2, .splice, .provideBuffers, .shutdown, .renameat, .unlinkat, .mkdirat,
-    .symlinkat, .linkat, .msgRing, .socket, .sendZC, .sendmsgZC,
+    .symlinkat, .linkat, .msgRing, .socket, .sendZC, .sendmsgZC, .readMultishot, .ftruncate,
+    .bind, .listen,
   ]
 
   /// The short name used in errors and listings (`read`, `openat`, `async_cancel`).
@@ -98,6 +104,10 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     case .socket: "socket"
     case .sendZC: "send_zc"
     case .sendmsgZC: "sendmsg_zc"
+    case .readMultishot: "read_multishot"
+    case .ftruncate: "ftruncate"
+    case .bind: "bind"
+    case .listen: "listen"
     default: "op#\(rawValue)"
     }
   }

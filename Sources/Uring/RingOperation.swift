@@ -39,6 +39,66 @@ public enum RingOperation {
   case linkTimeout(timespec: UnsafeMutablePointer<__kernel_timespec>, flags: UInt32)
   /// `IORING_OP_MSG_RING`: posts a CQE with `result` and `userData` on `ringFD`.
   case messageRing(ringFD: CInt, result: UInt32, userData: UInt64)
+  /// `IORING_OP_TIMEOUT` update (`IORING_TIMEOUT_UPDATE`) of the timeout `userData`.
+  case timeoutUpdate(
+    userData: UInt64, timespec: UnsafeMutablePointer<__kernel_timespec>, flags: UInt32)
+
+  // MARK: Files and directories
+  /// `IORING_OP_OPENAT2` with an `open_how`.
+  case openat2(directory: CInt, path: UnsafePointer<CChar>, how: UnsafeMutablePointer<open_how>)
+  /// `IORING_OP_STATX` into `buffer`.
+  case statx(
+    directory: CInt, path: UnsafePointer<CChar>, flags: CInt, mask: UInt32,
+    buffer: UnsafeMutableRawPointer)
+  /// `IORING_OP_FALLOCATE`.
+  case fallocate(fd: CInt, mode: CInt, offset: UInt64, length: UInt64)
+  /// `IORING_OP_FADVISE`.
+  case fadvise(fd: CInt, offset: UInt64, length: UInt32, advice: CInt)
+  /// `IORING_OP_FTRUNCATE` (6.9+; encoded by hand, liburing 2.3 predates it).
+  case ftruncate(fd: CInt, length: UInt64)
+  /// `IORING_OP_SPLICE` (`-1` offsets: the descriptor's position).
+  case splice(
+    input: CInt, inputOffset: Int64, output: CInt, outputOffset: Int64, count: UInt32, flags: UInt32
+  )
+  /// `IORING_OP_MKDIRAT`.
+  case mkdirat(directory: CInt, path: UnsafePointer<CChar>, mode: UInt32)
+  /// `IORING_OP_UNLINKAT` (`AT_REMOVEDIR` in `flags` for directories).
+  case unlinkat(directory: CInt, path: UnsafePointer<CChar>, flags: CInt)
+  /// `IORING_OP_RENAMEAT`.
+  case renameat(
+    oldDirectory: CInt, oldPath: UnsafePointer<CChar>, newDirectory: CInt,
+    newPath: UnsafePointer<CChar>, flags: UInt32)
+  /// `IORING_OP_LINKAT`.
+  case linkat(
+    oldDirectory: CInt, oldPath: UnsafePointer<CChar>, newDirectory: CInt,
+    newPath: UnsafePointer<CChar>, flags: CInt)
+  /// `IORING_OP_SYMLINKAT`.
+  case symlinkat(target: UnsafePointer<CChar>, directory: CInt, path: UnsafePointer<CChar>)
+
+  // MARK: Sockets
+  /// `IORING_OP_SOCKET`.
+  case socket(domain: CInt, type: CInt, protocol: CInt)
+  /// `IORING_OP_ACCEPT`, multishot if asked (`address` must be `nil` then).
+  case accept(
+    fd: CInt, address: UnsafeMutablePointer<sockaddr>?, length: UnsafeMutablePointer<socklen_t>?,
+    flags: CInt, multishot: Bool)
+  /// `IORING_OP_CONNECT`.
+  case connect(fd: CInt, address: UnsafePointer<sockaddr>, length: socklen_t)
+  /// `IORING_OP_SEND`.
+  case send(fd: CInt, buffer: UnsafeRawBufferPointer, flags: CInt)
+  /// `IORING_OP_SEND_ZC`: the memory is read until the notification CQE.
+  case sendZeroCopy(fd: CInt, buffer: UnsafeRawBufferPointer, flags: CInt, zeroCopyFlags: UInt32)
+  /// `IORING_OP_RECV` into `buffer`.
+  case receive(fd: CInt, buffer: UnsafeMutableRawBufferPointer, flags: CInt)
+  /// `IORING_OP_RECV`, multishot, into buffers of provided-buffer group `group`
+  /// (`IOSQE_BUFFER_SELECT` is set).
+  case receiveMultishot(fd: CInt, group: UInt16, flags: CInt)
+  /// `IORING_OP_SENDMSG`.
+  case sendMessage(fd: CInt, message: UnsafePointer<msghdr>, flags: UInt32)
+  /// `IORING_OP_RECVMSG`.
+  case receiveMessage(fd: CInt, message: UnsafeMutablePointer<msghdr>, flags: UInt32)
+  /// `IORING_OP_SHUTDOWN`.
+  case shutdown(fd: CInt, how: CInt)
 
   /// The opcode this operation submits.
   public var opcode: Opcode {
@@ -59,67 +119,27 @@ public enum RingOperation {
     case .timeoutRemove: .timeoutRemove
     case .linkTimeout: .linkTimeout
     case .messageRing: .msgRing
-    }
-  }
-}
-
-extension Ring {
-  /// Prepares one submission. It reaches the kernel on the next submit.
-  /// Never fails: a full SQ is flushed first.
-  public mutating func prepare(
-    _ operation: RingOperation,
-    userData: UInt64,
-    flags: SubmissionFlags = []
-  ) {
-    let sqe = nextEntry()
-    Ring.encode(operation, into: sqe)
-    sqe.pointee.flags |= flags.rawValue
-    io_uring_sqe_set_data64(sqe, userData)
-  }
-
-  /// `-1` as an unsigned offset: "use and advance the file position".
-  private static func position(_ offset: UInt64?) -> UInt64 { offset ?? UInt64.max }
-
-  static func encode(_ operation: RingOperation, into sqe: UnsafeMutablePointer<io_uring_sqe>) {
-    switch operation {
-    case .nop:
-      io_uring_prep_nop(sqe)
-    case .read(let fd, let buffer, let offset):
-      io_uring_prep_read(sqe, fd, buffer.baseAddress, UInt32(buffer.count), position(offset))
-    case .write(let fd, let buffer, let offset):
-      io_uring_prep_write(sqe, fd, buffer.baseAddress, UInt32(buffer.count), position(offset))
-    case .readv(let fd, let iovecs, let count, let offset):
-      io_uring_prep_readv(sqe, fd, iovecs, count, position(offset))
-    case .writev(let fd, let iovecs, let count, let offset):
-      io_uring_prep_writev(sqe, fd, iovecs, count, position(offset))
-    case .readFixed(let fd, let buffer, let offset, let index):
-      io_uring_prep_read_fixed(
-        sqe, fd, buffer.baseAddress, UInt32(buffer.count), position(offset), Int32(index))
-    case .writeFixed(let fd, let buffer, let offset, let index):
-      io_uring_prep_write_fixed(
-        sqe, fd, buffer.baseAddress, UInt32(buffer.count), position(offset), Int32(index))
-    case .openat(let directory, let path, let flags, let mode):
-      io_uring_prep_openat(sqe, directory, path, flags, mode)
-    case .close(let fd):
-      io_uring_prep_close(sqe, fd)
-    case .fsync(let fd, let flags):
-      io_uring_prep_fsync(sqe, fd, flags)
-    case .cancel(let userData, let flags):
-      io_uring_prep_cancel64(sqe, userData, flags)
-    case .pollAdd(let fd, let events, let multishot):
-      if multishot {
-        io_uring_prep_poll_multishot(sqe, fd, events)
-      } else {
-        io_uring_prep_poll_add(sqe, fd, events)
-      }
-    case .timeout(let timespec, let count, let flags):
-      io_uring_prep_timeout(sqe, timespec, count, flags)
-    case .timeoutRemove(let userData, let flags):
-      io_uring_prep_timeout_remove(sqe, userData, flags)
-    case .linkTimeout(let timespec, let flags):
-      io_uring_prep_link_timeout(sqe, timespec, flags)
-    case .messageRing(let ringFD, let result, let userData):
-      io_uring_prep_msg_ring(sqe, ringFD, result, userData, 0)
+    case .timeoutUpdate: .timeoutRemove
+    case .openat2: .openat2
+    case .statx: .statx
+    case .fallocate: .fallocate
+    case .fadvise: .fadvise
+    case .ftruncate: .ftruncate
+    case .splice: .splice
+    case .mkdirat: .mkdirat
+    case .unlinkat: .unlinkat
+    case .renameat: .renameat
+    case .linkat: .linkat
+    case .symlinkat: .symlinkat
+    case .socket: .socket
+    case .accept: .accept
+    case .connect: .connect
+    case .send: .send
+    case .sendZeroCopy: .sendZC
+    case .receive, .receiveMultishot: .recv
+    case .sendMessage: .sendmsg
+    case .receiveMessage: .recvmsg
+    case .shutdown: .shutdown
     }
   }
 }
