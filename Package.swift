@@ -17,6 +17,12 @@ let package = Package(
     .library(name: "Uring", targets: ["Uring"]),
     .executable(name: "uring-bench", targets: ["uring-bench"]),
     .executable(name: "uring-probe", targets: ["uring-probe"]),
+    .executable(name: "echo-server", targets: ["echo-server"]),
+    .executable(name: "http-server", targets: ["http-server"]),
+    .executable(name: "global-executor", targets: ["global-executor"]),
+    // For the Benchmarks/ package only (the C baselines); not API.
+    .library(name: "CBaselines", targets: ["CBaselines"]),
+    .executable(name: "uring-cp", targets: ["uring-cp"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
@@ -50,9 +56,12 @@ let package = Package(
     // A C double of a device API that borrows memory and completes later
     // (callback or eventfd). Tests only.
     .target(name: "CDeviceDouble"),
+    // Plain C over liburing: the physical limit uring-bench compares against
+    // (system `c-liburing`). Benchmark only.
+    .target(name: "CBaselines", linkerSettings: [.linkedLibrary("uring")]),
     .executableTarget(
       name: "uring-bench",
-      dependencies: ["UringReactor", "Uring", "CLibUring"],
+      dependencies: ["UringReactor", "Uring", "CLibUring", "CBaselines"],
       swiftSettings: strictSwift
     ),
     .executableTarget(
@@ -60,6 +69,21 @@ let package = Package(
       dependencies: ["Uring", "CLibUring"],
       swiftSettings: strictSwift
     ),
+    // Example: a cp(1) that streams through the reactor with bounded memory.
+    .executableTarget(
+      name: "uring-cp", dependencies: ["UringReactor"], path: "Examples/uring-cp",
+      swiftSettings: strictSwift),
+    // Example: the reactors as the process's global and main executors.
+    .executableTarget(
+      name: "global-executor", dependencies: ["UringReactor", "CLibUring"],
+      path: "Examples/global-executor", swiftSettings: strictSwift),
+    // Examples: a TCP echo server and an HTTP/1.1 server on one reactor.
+    .executableTarget(
+      name: "echo-server", dependencies: ["UringReactor"], path: "Examples/echo-server",
+      swiftSettings: strictSwift),
+    .executableTarget(
+      name: "http-server", dependencies: ["UringReactor"], path: "Examples/http-server",
+      swiftSettings: strictSwift),
     .testTarget(
       name: "UringTests",
       dependencies: ["Uring", "CLibUring"],

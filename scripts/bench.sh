@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the benchmark in release mode and prints a table comparing the reactor
-# with Dispatch and Swift's default executor. Installs liburing-dev first if it
-# is missing.
+# Builds the benchmark in release mode, prints a table comparing the reactor
+# with Dispatch, Swift's default executor and plain C over liburing, and draws
+# it as uring-bench.svg. Installs liburing-dev first if it is missing.
 #
 # Usage: ./scripts/bench.sh [--quick] [--json]
 set -euo pipefail
@@ -27,5 +27,12 @@ install_liburing
 step "swift build -c release --product uring-bench"
 swift build -c release --product uring-bench >&2
 
-step "swift run -c release uring-bench $*"
-swift run -c release --skip-build uring-bench "$@"
+# Also draw the chart (uring-bench.svg, next to this checkout's README) unless
+# the caller names one.
+chart=(--chart uring-bench.svg)
+for argument in "$@"; do
+  case "$argument" in --chart | --chart=*) chart=() ;; esac
+done
+
+step "swift run -c release uring-bench ${chart[*]} $*"
+swift run -c release --skip-build uring-bench "${chart[@]}" "$@"

@@ -34,10 +34,12 @@ step "swift test --sanitize=thread --no-parallel $*"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" \
   swift test --sanitize=thread --scratch-path .build-tsan --no-parallel "$@"
 
-# AddressSanitizer catches a use-after-free of memory the kernel was lent. The
-# XCTest runner leaks a few bytes of its own at exit, which LeakSanitizer would
-# report: run the Swift Testing suites without it.
+# AddressSanitizer catches a use-after-free or overflow of memory the kernel
+# was lent. Leak detection is off: the XCTest runner and the example servers the
+# tests spawn exit with objects still owned by running tasks, which
+# LeakSanitizer would report; the tests count releases of lent memory themselves.
 step "swift test --sanitize=address --no-parallel --disable-xctest $*"
-swift test --sanitize=address --scratch-path .build-asan --no-parallel --disable-xctest "$@"
+ASAN_OPTIONS="detect_leaks=0 ${ASAN_OPTIONS:-}" \
+  swift test --sanitize=address --scratch-path .build-asan --no-parallel --disable-xctest "$@"
 
 step "all tests passed (debug, ThreadSanitizer, AddressSanitizer)"

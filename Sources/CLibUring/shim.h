@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sched.h>
+#include <errno.h>
 
 // MARK: - SQE flags (macros over enum bits in io_uring.h)
 static const unsigned char CLU_IOSQE_FIXED_FILE = IOSQE_FIXED_FILE;
@@ -79,6 +81,45 @@ static inline pid_t clu_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 /// pthread_setname_np is hidden behind _GNU_SOURCE in SwiftGlibc.
 static inline int clu_set_thread_name(const char *name) {
   return pthread_setname_np(pthread_self(), name);
+}
+
+// <features.h> comes first without _GNU_SOURCE, so these GNU extensions are
+// not declared by glibc's headers here: declare them (same prototypes).
+extern int pthread_getname_np(pthread_t thread, char *name, size_t length);
+extern int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu_set_t *set);
+extern int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set);
+
+/// The calling thread's name.
+static inline int clu_get_thread_name(char *name, size_t length) {
+  return pthread_getname_np(pthread_self(), name, length);
+}
+
+// MARK: - CPU affinity (the CPU_* macros, in their always-available __ form)
+
+/// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL for
+/// a CPU outside the process's affinity mask).
+static inline int clu_pin_thread_to_cpu(int cpu) {
+  if (cpu < 0 || cpu >= __CPU_SETSIZE) return EINVAL;
+  cpu_set_t set;
+  __CPU_ZERO_S(sizeof(set), &set);
+  __CPU_SET_S(cpu, sizeof(set), &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/// Writes up to `capacity` CPU numbers the calling thread may run on
+/// (sched_getaffinity) to `cpus`; returns how many there are, or -1 with
+/// errno set.
+static inline int clu_usable_cpus(int *cpus, int capacity) {
+  cpu_set_t set;
+  __CPU_ZERO_S(sizeof(set), &set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+  int count = 0;
+  for (int cpu = 0; cpu < __CPU_SETSIZE; cpu++) {
+    if (!__CPU_ISSET_S(cpu, sizeof(set), &set)) continue;
+    if (count < capacity) cpus[count] = cpu;
+    count++;
+  }
+  return count;
 }
 
 // MARK: - seccomp (used by tests that simulate a container that denies io_uring)

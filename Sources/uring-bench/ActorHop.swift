@@ -40,6 +40,8 @@ struct ActorHop: Workload {
       "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
+    case .cLiburing:
+      "not run (no C equivalent)"
     }
   }
 
@@ -69,6 +71,8 @@ struct ActorHop: Workload {
       }.value
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
+    case .cLiburing:
+      throw BenchError("\(id): no C equivalent")
     }
     try result.verify(calls: calls)
     return Sample(operations: 2 * calls, elapsed: result.elapsed)

@@ -27,12 +27,15 @@ struct CrossThreadEnqueue: Workload {
       "a task on the default executor creates `Task { tick }` per job (global pool)"
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
+    case .cLiburing:
+      "not run (no C equivalent)"
     }
   }
 
   func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
     -> Sample
   {
+    guard system != .cLiburing else { throw BenchError("\(id): no C equivalent") }
     let (sample, left) = await produce(system: system, jobs: operations, reactor: reactor)
     guard left == 0 else {
       throw BenchError(
@@ -57,6 +60,8 @@ struct CrossThreadEnqueue: Workload {
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
+      case .cLiburing:
+        preconditionFailure("run(on:) refuses c-liburing")
       }
     }
     let elapsed = start.duration(to: clock.now)

@@ -10,6 +10,8 @@ struct Options: Sendable {
   var workloadIDs: [String] = []
   /// Systems to run, in report order; empty = every system.
   var systemIDs: [String] = []
+  /// Where `--chart` writes the SVG chart; `nil` = no chart.
+  var chartPath: String?
 
   var systems: [BenchSystem] {
     systemIDs.isEmpty
@@ -74,6 +76,8 @@ struct Options: Sendable {
             message: "unknown workload '\(id)'; known: \(Catalog.ids.joined(separator: ", "))")
         }
         if !options.workloadIDs.contains(id) { options.workloadIDs.append(id) }
+      case "--chart":
+        options.chartPath = try value(for: name, inline: inline)
       case "--system":
         let id = try value(for: name, inline: inline)
         guard BenchSystem(rawValue: id) != nil else {
@@ -91,7 +95,8 @@ struct Options: Sendable {
 
   static var usage: String {
     var text = """
-      usage: uring-bench [--quick] [--json] [--rounds N] [--workload ID]... [--system ID]...
+      usage: uring-bench [--quick] [--json] [--rounds N] [--chart FILE.svg] [--workload ID]...
+                         [--system ID]...
 
       Compares the UringReactor executor with Swift's default executor and Dispatch
       on this machine, running the systems of each workload interleaved
@@ -101,9 +106,11 @@ struct Options: Sendable {
         --quick          2 rounds of short runs (the whole run takes a few seconds)
         --json           print one JSON array of records instead of the table
         --rounds N       interleaved rounds per workload (default 7; 2 with --quick)
+        --chart FILE     also write an SVG chart: per workload, each system's median
+                         relative to Dispatch's (log scale), labelled with the figures
         --workload ID    run only this workload (repeatable)
         --system ID      run only this system (repeatable; for profiling):
-                         reactor, default-executor, dispatch
+                         reactor, default-executor, dispatch, c-liburing
         -h, --help       show this help
 
       workloads:

@@ -56,8 +56,8 @@ struct Report {
     out += "\nwhat each system does:\n"
     for workload in workloads {
       out += "  \(workload.id):\n"
-      for system in BenchSystem.allCases where measurements.contains(where: { $0.system == system })
-      {
+      for system in BenchSystem.allCases
+      where measurements.contains(where: { $0.workload == workload.id && $0.system == system }) {
         out += "    \(Text.padRight(system.id + ":", 18))\(workload.footnote(for: system))\n"
       }
     }

@@ -21,10 +21,10 @@ struct Runner {
 
   func run() async -> [Measurement] {
     var results: [Measurement] = []
-    let totalSteps = workloads.count * systems.count * rounds
+    let totalSteps = workloads.reduce(0) { $0 + systems(of: $1).count } * rounds
     var step = 0
     for workload in workloads {
-      var measurements = systems.map {
+      var measurements = systems(of: workload).map {
         Measurement(workload: workload.id, unit: workload.unit, system: $0)
       }
       for index in measurements.indices {
@@ -73,6 +73,11 @@ struct Runner {
       results += measurements
     }
     return results
+  }
+
+  /// The systems asked for that `workload` runs on.
+  private func systems(of workload: any Workload) -> [BenchSystem] {
+    systems.filter { workload.systems.contains($0) }
   }
 
   /// Finds the operation count for which one run takes about `target`:

@@ -8,6 +8,9 @@ enum BenchSystem: String, CaseIterable, Sendable {
   case defaultExecutor = "default-executor"
   /// libdispatch queues.
   case dispatch
+  /// Plain C over liburing (Sources/CBaselines), no Swift runtime: the limit
+  /// of the machine. Only in the workloads whose `systems` list it.
+  case cLiburing = "c-liburing"
 
   var id: String { rawValue }
 }
@@ -40,6 +43,9 @@ struct BenchError: Error, CustomStringConvertible {
 protocol Workload: Sendable {
   /// Kebab-case id, used by `--workload` and in reports.
   var id: String { get }
+  /// The systems this workload runs on, in report order (default:
+  /// ``BenchSystem/swiftSystems``); `run(on:)` is called with no other.
+  var systems: [BenchSystem] { get }
   /// Unit of the rate, e.g. `hops/s`.
   var unit: String { get }
   /// One line for `--help`.
@@ -62,6 +68,15 @@ enum Catalog {
     NopRoundTrip(concurrency: 1),
     NopRoundTrip(concurrency: 256),
     CrossThreadEnqueue(),
+    SleepTimers(),
+    FanOutIn(),
+    Echo(connections: 1),
+    Echo(connections: 50),
+    Echo(connections: 50, cClient: true),
+    FileReads(pattern: .random(queueDepth: 1)),
+    FileReads(pattern: .random(queueDepth: 32)),
+    FileReads(pattern: .random(queueDepth: 128)),
+    FileReads(pattern: .sequential),
   ]
 
   static var ids: [String] { all.map(\.id) }

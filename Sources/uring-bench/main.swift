@@ -40,6 +40,16 @@ let report = Report(
 await reactor.shutdown()
 
 print(options.json ? report.json() : report.table(), terminator: "")
+if let path = options.chartPath {
+  let chart = Chart(
+    measurements: measurements, workloads: workloads, machine: report.machine,
+    rounds: options.rounds, targetRunTime: options.targetRunTime)
+  if let failure = chart.document().write(to: path) {
+    Log.error("uring-bench: --chart: \(failure)\n")
+    exit(1)
+  }
+  Log.progress("uring-bench: chart written to \(path)\n")
+}
 
 let failed = measurements.filter { $0.summary == nil }
 if !failed.isEmpty {

@@ -3,7 +3,7 @@ extension Reactor: SerialExecutor, TaskExecutor {
   /// path). From the loop thread: no lock, no syscall. From another thread: a
   /// locked inbox, and an eventfd write only if the loop sleeps.
   public func enqueue(_ job: consuming ExecutorJob) {
-    loop.enqueue(UnownedJob(job), viaTaskExecutor: false)
+    loop.enqueue(UnownedJob(job), kind: .serial)
   }
 
   /// Enqueues a job of a task that prefers this reactor (the `TaskExecutor`
@@ -13,7 +13,7 @@ extension Reactor: SerialExecutor, TaskExecutor {
   // swift-format-ignore
   @_implements(TaskExecutor, enqueue(_:))
   public func enqueueTaskJob(_ job: consuming ExecutorJob) {
-    loop.enqueue(UnownedJob(job), viaTaskExecutor: true)
+    loop.enqueue(UnownedJob(job), kind: .task)
   }
 
   public func asUnownedSerialExecutor() -> UnownedSerialExecutor {

@@ -22,14 +22,38 @@ public final class File: Sendable {
   public let reactor: Reactor
   /// The path it was opened with, if any (carried by errors).
   public let path: FilePath?
+  /// What `O_DIRECT` I/O on this descriptor requires, or `nil` when it was
+  /// not opened with `O_DIRECT`. Reads and writes check it before submitting
+  /// and refuse a misaligned buffer, offset or length with
+  /// ``IOError/Kind/invalidRequest(_:)``.
+  public let directIO: DirectIOAlignment?
   // Ordering: relaxed. Read and written on the loop thread only (and in
-  // `deinit`, which ARC orders after every other access).
+  // `deinit`, which ARC orders after every other access, and by
+  // `takeDescriptor`, on a File whose last operation's completion already
+  // resumed its caller, which orders it after the loop's accesses).
   private let state: Atomic<Int32>
 
   /// Adopts an open descriptor. The `File` closes it.
-  public init(adopting descriptor: FileDescriptor, path: FilePath? = nil, on reactor: Reactor) {
+  ///
+  /// If the descriptor has `O_DIRECT` set (`fcntl(F_GETFL)`), ``directIO``
+  /// assumes 512-byte alignment; ``open(_:_:options:permissions:relativeTo:on:)``
+  /// asks the file system instead (`STATX_DIOALIGN`).
+  public convenience init(
+    adopting descriptor: FileDescriptor, path: FilePath? = nil, on reactor: Reactor
+  ) {
+    let flags = fcntl(descriptor.rawValue, F_GETFL)
+    let direct = flags >= 0 && flags & File.directFlag != 0
+    self.init(
+      adopting: descriptor, path: path, directIO: direct ? .conservative : nil, on: reactor)
+  }
+
+  init(
+    adopting descriptor: FileDescriptor, path: FilePath?, directIO: DirectIOAlignment?,
+    on reactor: Reactor
+  ) {
     self.reactor = reactor
     self.path = path
+    self.directIO = directIO
     self.state = Atomic(descriptor.rawValue)
   }
 
@@ -50,7 +74,7 @@ public final class File: Sendable {
   /// Cancellation: if the task is cancelled and the open completes anyway, the
   /// new descriptor is closed by the reactor (never leaked) and the call
   /// throws ``IOError/Kind/cancelled``.
-  public static func open(
+  nonisolated(nonsending) public static func open(
     _ path: FilePath,
     _ mode: FileDescriptor.AccessMode,
     options: FileDescriptor.OpenOptions = [],
@@ -68,7 +92,7 @@ public final class File: Sendable {
         retaining: (cPath, nil), createsDescriptor: true
       ).value(.openat, path: path)
     }
-    return File(adopting: FileDescriptor(rawValue: fd), path: path, on: reactor)
+    return try await File.adopt(opened: fd, flags: flags, path: path, on: reactor)
   }
 
   /// Reads up to `buffer.capacity` bytes at `offset` (`nil`: the file
@@ -78,13 +102,20 @@ public final class File: Sendable {
   /// The buffer is lent to the kernel until the CQE: meanwhile user access to
   /// it is refused, and it stays alive even if every other reference is
   /// dropped or the task is cancelled.
-  public func read(into buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError) -> Int
+  nonisolated(nonsending) public func read(into buffer: SharedBuffer, at offset: UInt64? = nil)
+    async throws(IOError) -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.openDescriptor(for: .read)
+      // SAFETY: the kernel writes the buffer until the CQE; it is lent
+      // (user access refused) and retained by the in-flight slot till then.
+      let region = UnsafeMutableRawBufferPointer(
+        rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
+      try self.checkOffset(offset, for: .read)
+      try self.checkDirectIO(region, offset: offset, for: .read)
       try self.lend(buffer, .write, for: .read)
       let outcome = await loop.perform(
-        .read(fd: fd, buffer: buffer.unsafeRegion, offset: offset), retaining: (buffer, self))
+        .read(fd: fd, buffer: region, offset: offset), retaining: (buffer, self))
       buffer.endKernelAccess(.write)
       let count = Int(try outcome.value(.read, path: self.path))
       buffer.setCount(count)
@@ -96,13 +127,19 @@ public final class File: Sendable {
   /// the file position) with `IORING_OP_WRITE`; returns the bytes written,
   /// which may be fewer. The kernel only reads the buffer: user reads of it
   /// stay allowed, user writes are refused until the CQE.
-  public func write(from buffer: SharedBuffer, at offset: UInt64? = nil) async throws(IOError)
+  nonisolated(nonsending) public func write(from buffer: SharedBuffer, at offset: UInt64? = nil)
+    async throws(IOError)
     -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.openDescriptor(for: .write)
+      let count = min(buffer.count, File.maximumTransfer)
+      try self.checkOffset(offset, for: .write)
+      try self.checkDirectIO(
+        UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count]), offset: offset,
+        for: .write)
       try self.lend(buffer, .read, for: .write)
-      let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+      let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
       let outcome = await loop.perform(
         .write(fd: fd, buffer: region, offset: offset), retaining: (buffer, self))
       buffer.endKernelAccess(.read)
@@ -113,12 +150,33 @@ public final class File: Sendable {
   /// Closes the descriptor through the ring (`IORING_OP_CLOSE`). Operations
   /// already submitted keep the kernel's file reference and complete; later
   /// ones fail with `EBADF`. Closing twice throws `EBADF`.
-  public func close() async throws(IOError) {
+  nonisolated(nonsending) public func close() async throws(IOError) {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = self.state.exchange(-1, ordering: .relaxed)
       guard fd >= 0 else { throw self.error(.system(.badFileDescriptor), .close) }
       _ = try await loop.perform(.close(fd: fd)).value(.close, path: self.path)
     }
+  }
+
+  /// Closes the descriptor from the loop thread without waiting: through the
+  /// ring (`IORING_OP_CLOSE`) while the loop takes operations, else with
+  /// `close(2)`. Returns `false` if it was closed already. Used by streams
+  /// that own their file, once their last operation completed.
+  func closeOnLoop(_ loop: EventLoop) -> Bool {
+    let fd = state.exchange(-1, ordering: .relaxed)
+    guard fd >= 0 else { return false }
+    if loop.ownsLoopState, loop.lifecycle == .running {
+      loop.submitInternal(.close(fd: fd))
+    } else {
+      Glibc.close(fd)
+    }
+    return true
+  }
+
+  /// Gives up the descriptor without closing it; the `File` is closed
+  /// afterwards. Only for a `File` no operation can reach yet.
+  func takeDescriptor() -> CInt {
+    state.exchange(-1, ordering: .relaxed)
   }
 
   private func openDescriptor(for operation: Opcode) throws(IOError) -> CInt {

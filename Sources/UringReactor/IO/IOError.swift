@@ -16,6 +16,9 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut
     /// The memory could not be lent to the kernel: it is in use.
     case memoryBusy(MemoryAccessError)
+    /// Refused before anything was submitted, for the reason given (e.g. an
+    /// `O_DIRECT` buffer that is not aligned as the file requires).
+    case invalidRequest(String)
   }
 
   public var kind: Kind
@@ -23,11 +26,24 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
   public var operation: Opcode
   /// The path it was about, if any.
   public var path: FilePath?
+  /// The blocking system call that failed, for work io_uring cannot do that
+  /// ran on an ``OffloadPool`` (listing a directory: `getdents64`); its
+  /// `operation` is then ``Opcode/offloaded``. `nil` for ring operations.
+  public var systemCall: String?
+  /// The socket address it was about (the peer, or the address bound), if any.
+  public var address: SocketAddress?
 
-  public init(_ kind: Kind, operation: Opcode, path: FilePath? = nil) {
+  public init(_ kind: Kind, operation: Opcode, path: FilePath? = nil, systemCall: String? = nil) {
     self.kind = kind
     self.operation = operation
     self.path = path
+    self.systemCall = systemCall
+  }
+
+  /// An error about a socket `address`.
+  public init(_ kind: Kind, operation: Opcode, address: SocketAddress?) {
+    self.init(kind, operation: operation)
+    self.address = address
   }
 
   /// The errno: the kernel's, or `ECANCELED`/`ETIMEDOUT` for the other kinds.
@@ -37,6 +53,7 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
     case .cancelled, .reactorShutDown: .canceled
     case .timedOut: .timedOut
     case .memoryBusy: .resourceBusy
+    case .invalidRequest: .invalidArgument
     }
   }
 
@@ -48,10 +65,17 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
       case .reactorShutDown: "the reactor shut down"
       case .timedOut: "timed out"
       case .memoryBusy(let error): "\(error)"
+      case .invalidRequest(let reason): reason
       }
-    let pathText = path.map { " '\($0)'" } ?? ""
-    return "\(operation.name)\(pathText): \(what)"
+    let pathText = (path.map { " '\($0)'" } ?? "") + (address.map { " \($0)" } ?? "")
+    return "\(systemCall ?? operation.name)\(pathText): \(what)"
   }
+}
+
+extension Opcode {
+  /// Not an io_uring opcode: the ``IOError/operation`` of work that ran as a
+  /// blocking system call on an ``OffloadPool`` (``IOError/systemCall`` names it).
+  public static let offloaded = Opcode(rawValue: 0xFF)
 }
 
 extension OperationOutcome {

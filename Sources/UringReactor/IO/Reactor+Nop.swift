@@ -13,4 +13,15 @@ extension Reactor {
       try await loop.perform(.nop, cancellable: false).value(.nop)
     }
   }
+
+  /// `IORING_OP_NOP` linked to an `IORING_OP_LINK_TIMEOUT` at `deadline`: the
+  /// smallest operation that shows the deadline machinery (a nop completes at
+  /// once, so it times out only if `deadline` has already passed, in which case
+  /// nothing is submitted and it throws ``IOError/Kind/timedOut``).
+  nonisolated(nonsending) public func nop(deadline: ContinuousClock.Instant) async throws(IOError) {
+    let limit = OperationDeadline(deadline)
+    _ = try await onLoop { loop throws(IOError) in
+      try await loop.perform(.nop, cancellable: false, deadline: limit).value(.nop)
+    }
+  }
 }

@@ -6,6 +6,10 @@ extension EventLoop {
   /// final CQE (rule 2); its retained references are dropped after the waiter
   /// has been resumed.
   func handle(_ completion: Completion) {
+    if completion.userData == EventLoop.messageUserData {
+      // An `IORING_OP_MSG_RING` from another loop: it only ended the wait.
+      return
+    }
     if completion.hasMore {
       // Multishot (or the first CQE of a zero-copy send): the slot stays.
       let handler = table.withEntry(completion.userData) { entry -> (any CompletionHandler)? in
@@ -31,8 +35,15 @@ extension EventLoop {
     }
     switch entry.waiter {
     case .task(let continuation):
+      var reason = entry.cancellation
+      if reason == nil, entry.linkedTimeout,
+        completion.result == -ECANCELED || completion.result == -EINTR
+      {
+        // Only its linked timeout cancels an operation nobody else cancelled.
+        reason = .deadline
+      }
       var outcome = OperationOutcome(
-        result: completion.result, flags: completion.flags, cancellation: entry.cancellation)
+        result: completion.result, flags: completion.flags, cancellation: reason)
       if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
         // Rule 4: the caller gave up; the descriptor must not leak.
         submitInternal(.close(fd: completion.result))

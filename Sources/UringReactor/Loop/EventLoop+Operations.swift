@@ -12,11 +12,18 @@ extension EventLoop {
   /// `cancellable: false` skips the cancellation handler, for operations that
   /// always complete in one loop iteration (`nop`): registering a handler
   /// takes a per-task runtime lock twice, the largest cost of a round trip.
+  ///
+  /// `deadline` (else the innermost ``IODeadline`` scope's) links an
+  /// `IORING_OP_LINK_TIMEOUT` to the operation: if it passes first, the kernel
+  /// cancels the operation, which still keeps its memory until its own CQE,
+  /// and the outcome maps to ``IOError/Kind/timedOut``. A deadline already
+  /// past submits nothing.
   nonisolated(nonsending) func perform(
     _ operation: RingOperation,
     retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
     createsDescriptor: Bool = false,
-    cancellable: Bool = true
+    cancellable: Bool = true,
+    deadline: OperationDeadline? = nil
   ) async -> OperationOutcome {
     guard lifecycle == .running else {
       return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
@@ -25,26 +32,34 @@ extension EventLoop {
     if Task.isCancelled {
       return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
     }
+    var limit: Int64? = nil
+    if let effective = IODeadline.effective(deadline) {
+      if effective.hasPassed {
+        return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .deadline)
+      }
+      limit = effective.nanoseconds
+    }
     let userData = table.insert(
       InFlight(
         opcode: operation.opcode, waiter: .none, retained: retained,
-        createsDescriptor: createsDescriptor, armed: false, cancellation: nil))
+        createsDescriptor: createsDescriptor, armed: false, cancellation: nil,
+        linkedTimeout: limit != nil))
     guard cancellable else {
       return await withUnsafeContinuation { continuation in
-        arm(userData, operation, continuation)
+        arm(userData, operation, limit, continuation)
       }
     }
     let isolation = #isolation
     if let actor = isolation {
       // SAFETY: `actor` is the caller's own isolation (`#isolation`): the
       // operation does not change threads, though the compiler cannot see it.
-      return await awaitCancellable(userData, SameThread(operation), isolation: actor)
+      return await awaitCancellable(userData, SameThread(operation), limit, isolation: actor)
     }
     // Nonisolated on the loop thread: the task prefers the reactor, so the
     // handler's (nonisolated) operation closure runs here too.
     return await withTaskCancellationHandler {
       await withUnsafeContinuation { continuation in
-        arm(userData, operation, continuation)
+        arm(userData, operation, limit, continuation)
       }
     } onCancel: {
       requestCancel(userData, reason: .task)
@@ -58,12 +73,13 @@ extension EventLoop {
   private func awaitCancellable(
     _ userData: UInt64,
     _ operation: SameThread<RingOperation>,
+    _ limit: Int64?,
     isolation: isolated any Actor
   ) async -> OperationOutcome {
     await withTaskCancellationHandler {
       _ = isolation
       return await withUnsafeContinuation { continuation in
-        arm(userData, operation.value, continuation)
+        arm(userData, operation.value, limit, continuation)
       }
     } onCancel: {
       requestCancel(userData, reason: .task)
@@ -75,6 +91,7 @@ extension EventLoop {
   private func arm(
     _ userData: UInt64,
     _ operation: RingOperation,
+    _ limit: Int64?,
     _ continuation: UnsafeContinuation<OperationOutcome, Never>
   ) {
     // Rule 5: only the loop thread touches the SQ.
@@ -92,7 +109,11 @@ extension EventLoop {
       _ = entry
       return
     }
-    ring!.prepare(operation, userData: userData)
+    if let limit {
+      prepareLinked(operation, userData: userData, deadline: limit)
+    } else {
+      ring!.prepare(operation, userData: userData)
+    }
     observer?.prepared(userData, opcode: operation.opcode)
   }
 
@@ -116,11 +137,14 @@ extension EventLoop {
   }
 
   /// Submits an internal operation nobody waits for (a cancel request, the
-  /// close of an abandoned descriptor); its slot keeps shutdown waiting for it.
-  func submitInternal(_ operation: RingOperation) {
+  /// close of an abandoned descriptor, a timeout update); its slot keeps
+  /// shutdown waiting for it, and `retained` alive until its CQE (rule 1).
+  func submitInternal(
+    _ operation: RingOperation, retaining retained: (AnyObject?, AnyObject?) = (nil, nil)
+  ) {
     let userData = table.insert(
       InFlight(
-        opcode: operation.opcode, waiter: .none, retained: (nil, nil),
+        opcode: operation.opcode, waiter: .none, retained: retained,
         createsDescriptor: false, armed: true, cancellation: nil))
     ring!.prepare(operation, userData: userData)
     observer?.prepared(userData, opcode: operation.opcode)

@@ -18,6 +18,11 @@ extension EventLoop {
         setLifecycle(.draining)
         continue
       }
+      // Before any submission: other loops' jobs leave in one batch each (their
+      // wake-ups go out with this submission), and the kernel timeout follows
+      // the earliest deadline.
+      if !outbox.isEmpty { flushOutbox() }
+      if timers.needsReconcile { reconcileTimers() }
       if !ready.isEmpty {
         ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
@@ -41,18 +46,32 @@ extension EventLoop {
     let task = taskExecutor!
     for entry in running {
       runningJob = TaskPreferenceCache.identity(entry.job)
-      if entry.viaTaskExecutor {
+      runningKind = entry.kind
+      switch entry.kind {
+      case .task:
         runningWithTaskExecutor = true
-        preferences.remember(entry.job)
+        preferences.remember(entry.job, .reactor)
         entry.job.runSynchronously(on: task)
-      } else if preferences.prefersReactor(entry.job) {
-        // An actor job of a task that prefers the reactor: with the reactor as
-        // task executor too, its same-executor actor hops run inline.
+      case .serial:
+        // An actor job of a task that prefers the reactor (or its group): with
+        // that task executor too, its same-executor actor hops run inline.
+        switch preferences.preference(entry.job) {
+        case .none:
+          runningWithTaskExecutor = false
+          entry.job.runSynchronously(on: serial)
+        case .reactor:
+          runningWithTaskExecutor = true
+          entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
+        case .group:
+          runningWithTaskExecutor = true
+          entry.job.runSynchronously(isolatedTo: serial, taskExecutor: group!.executor)
+        }
+      case .group:
         runningWithTaskExecutor = true
-        entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
-      } else {
-        runningWithTaskExecutor = false
-        entry.job.runSynchronously(on: serial)
+        preferences.remember(entry.job, .group)
+        entry.job.runSynchronously(on: group!.executor)
+      case .wake:
+        runWakeJob(entry.job)
       }
     }
     runningJob = 0
@@ -63,8 +82,12 @@ extension EventLoop {
   /// Moves jobs and requests from other threads into the loop.
   func takeRemote() {
     let inbox = remote.take(keepingCapacityOf: &spareInbox)
+    if timers.hasSleepers {
+      for entry in inbox.jobs { noteResumed(entry.job) }
+    }
     ready.append(contentsOf: inbox.jobs)
     spareInbox = inbox.jobs
+    for request in inbox.timers { schedule(request) }
     for userData in inbox.cancellations { cancelOnLoop(userData, reason: .task) }
     if inbox.shutdownRequested { beginShutdown() }
   }
@@ -74,30 +97,46 @@ extension EventLoop {
     ring!.drainCompletions(into: &completions)
     guard !completions.isEmpty else { return }
     statistics.completions += completions.count
+    handlingCompletions = true
     for completion in completions { handle(completion) }
+    handlingCompletions = false
     completions.removeAll(keepingCapacity: true)
   }
 
-  /// Queues a job. From the loop thread: no lock, no syscall. From others: the
-  /// remote inbox, waking the loop only if it sleeps. After termination: the
-  /// fallback queue.
-  func enqueue(_ job: UnownedJob, viaTaskExecutor: Bool) {
-    let entry = ReadyJob(job: job, viaTaskExecutor: viaTaskExecutor)
+  /// Queues a job. From the loop thread: no lock, no syscall. From another
+  /// reactor's loop thread: that loop's outbox, sent in one batch at the end of
+  /// its iteration. From elsewhere: the remote inbox, waking the loop only if
+  /// it sleeps. After termination: the fallback queue.
+  func enqueue(_ job: UnownedJob, kind: ReadyJob.Kind) {
+    let entry = ReadyJob(job: job, kind: kind)
     if ownsLoopState {
-      if !viaTaskExecutor && TaskPreferenceCache.identity(job) == runningJob {
-        // The running job could not hop inline to another actor of this
-        // reactor: its task executor was guessed wrong. Guess the other way.
-        if runningWithTaskExecutor {
-          preferences.forget(job)
-        } else {
-          preferences.remember(job)
-        }
+      if kind == .serial && TaskPreferenceCache.identity(job) == runningJob {
+        correctPreference(job)
       }
+      if timers.hasSleepers { noteResumed(job) }
       ready.append(entry)
+      return
+    }
+    if let sender = LoopThreadMarker.current, sender.ownsLoopState {
+      sender.send(entry, to: self)
       return
     }
     if case .closed = remote.push({ $0.jobs.append(entry) }) {
       runAfterTermination(entry)
+    }
+  }
+
+  /// The running job could not hop inline to another actor of this reactor:
+  /// the task executor it was run with was guessed wrong. Guess the next one
+  /// (nothing, this reactor, its group), so a wrong guess costs one re-enqueue.
+  private func correctPreference(_ job: UnownedJob) {
+    switch preferences.preference(job) {
+    case .none:
+      preferences.remember(job, .reactor)
+    case .reactor:
+      if group != nil { preferences.remember(job, .group) } else { preferences.forget(job) }
+    case .group:
+      preferences.forget(job)
     }
   }
 
@@ -107,12 +146,14 @@ extension EventLoop {
   func runAfterTermination(_ entry: ReadyJob) {
     let serial = serialExecutor!
     let task = taskExecutor!
+    let groupExecutor = group?.executor
     EventLoop.fallbackQueue.async {
       LoopThreadMarker.mark(self)
-      if entry.viaTaskExecutor {
-        entry.job.runSynchronously(on: task)
-      } else {
-        entry.job.runSynchronously(on: serial)
+      switch entry.kind {
+      case .serial: entry.job.runSynchronously(on: serial)
+      case .task: entry.job.runSynchronously(on: task)
+      case .group: entry.job.runSynchronously(on: groupExecutor!)
+      case .wake: entry.job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
       }
       LoopThreadMarker.mark(nil)
     }

@@ -19,8 +19,11 @@ extension EventLoop {
   }
 
   /// Called with the inbox closed and only the eventfd read in flight: cancels
-  /// it, reaps every last CQE, then tears the ring down.
+  /// it, reaps every last CQE, then tears the ring down. Delayed jobs still
+  /// waiting move to the fallback queue, to run at their deadline.
   func finish() {
+    if !outbox.isEmpty { flushOutbox() }
+    handOffTimers()
     if wakeupArmed {
       for userData in table.occupied() {
         submitInternal(.cancel(userData: userData, flags: 0))
@@ -30,6 +33,9 @@ extension EventLoop {
       ring!.submitAndWait(1)
       handleCompletions()
     }
+    // Other loops may still be sending an `IORING_OP_MSG_RING` to this ring's
+    // descriptor: it must stay open until they are done.
+    remote.waitForWakers()
     ring = nil
     remote.closeEventFD()
     setLifecycle(.terminated)

@@ -52,6 +52,21 @@ final class EventLoop: @unchecked Sendable {
   /// The executors jobs run on; set once by the reactor before the loop starts.
   var serialExecutor: UnownedSerialExecutor?
   var taskExecutor: UnownedTaskExecutor?
+  /// The group this reactor belongs to, if any; set once before the loop starts.
+  var group: GroupMembership?
+  /// The reactor that owns this loop (for `Reactor.current`).
+  weak var owner: Reactor?
+  /// The delayed jobs (`Task.sleep`) and the kernel timeouts armed for them.
+  @exclusivity(unchecked) var timers = TimerQueues()
+  /// Jobs for other reactors' loops, sent in one batch per loop per iteration.
+  @exclusivity(unchecked) var outbox: [OutboundJobs] = []
+  /// Completions are being handled: a task resumed now stays on this reactor
+  /// when its group places it (`ReactorGroup.enqueue`).
+  @exclusivity(unchecked) var handlingCompletions = false
+  /// The kind of job being run.
+  @exclusivity(unchecked) var runningKind = ReadyJob.Kind.serial
+  /// Whether the kernel has `IORING_OP_MSG_RING` (cross-reactor wake-ups).
+  let canMessageRings: Bool
   /// Whether the eventfd read is armed.
   var wakeupArmed = false
   // SAFETY: 8 bytes the kernel writes when the eventfd read completes. Freed
@@ -66,6 +81,9 @@ final class EventLoop: @unchecked Sendable {
 
   /// Copied from the ring at creation, readable from any thread.
   let setup: RingSetup
+  /// The ring's file descriptor: the target of `IORING_OP_MSG_RING` wake-ups.
+  /// Open until `finish()`, which first waits for every sender (`RemoteQueue`).
+  let ringFD: CInt
   let features: RingFeatures
   let probe: Probe
 
@@ -73,6 +91,8 @@ final class EventLoop: @unchecked Sendable {
     self.setup = ring.setup
     self.features = ring.features
     self.probe = ring.probe()
+    self.canMessageRings = probe.supports(.msgRing)
+    self.ringFD = ring.fileDescriptor.rawValue
     self.ring = consume ring
     self.remote = remote
     self.name = name
@@ -112,4 +132,21 @@ struct LoopStatistics: Sendable {
   var jobsRun = 0
   var completions = 0
   var waits = 0
+  /// `IORING_OP_TIMEOUT`s armed, updated and removed for delayed jobs.
+  var timeoutsArmed = 0
+  var timeoutsUpdated = 0
+  var timeoutsRemoved = 0
+  /// Delayed jobs scheduled on this loop (`Task.sleep`s), those run when
+  /// their kernel timeout fired, and sleeps recognised as cancelled.
+  var delayedJobs = 0
+  var timersFired = 0
+  var sleepsCancelled = 0
+  /// Jobs sent to other reactors, the batches they went in, and the
+  /// `IORING_OP_MSG_RING` / eventfd wake-ups those batches needed.
+  var jobsSent = 0
+  var batchesSent = 0
+  var ringMessages = 0
+  var eventFDWakes = 0
+  /// Operations submitted with an `IORING_OP_LINK_TIMEOUT`.
+  var linkedTimeouts = 0
 }

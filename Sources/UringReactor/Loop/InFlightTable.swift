@@ -52,6 +52,9 @@ struct InFlight {
   /// Armed: its SQE was prepared. Before that, a cancellation only marks it.
   var armed: Bool
   var cancellation: CancellationReason?
+  /// Submitted with an `IORING_OP_LINK_TIMEOUT` (a deadline): `-ECANCELED`
+  /// with no other reason recorded means the deadline passed.
+  var linkedTimeout = false
 }
 
 /// The slab of in-flight operations. `user_data` is `generation << 32 | index`,

@@ -7,23 +7,30 @@ struct LoopThread: Sendable {
     // SAFETY: written before pthread_create, read once by the new thread.
     let body: @Sendable () -> Void
     let name: String
-    init(body: @escaping @Sendable () -> Void, name: String) {
+    let cpu: Int?
+    init(body: @escaping @Sendable () -> Void, name: String, cpu: Int?) {
       self.body = body
       self.name = name
+      self.cpu = cpu
     }
   }
 
   let handle: pthread_t
 
-  /// Starts a thread named `name` (at most 15 bytes are kept) running `body`.
-  static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> LoopThread {
-    let start = Unmanaged.passRetained(Start(body: body, name: name)).toOpaque()
+  /// Starts a thread named `name` (at most 15 bytes are kept) running `body`,
+  /// pinned to `cpu` if given.
+  static func spawn(
+    name: String, cpu: Int? = nil, _ body: @escaping @Sendable () -> Void
+  ) -> LoopThread {
+    let start = Unmanaged.passRetained(Start(body: body, name: name, cpu: cpu)).toOpaque()
     var handle = pthread_t()
     let result = pthread_create(
       &handle, nil,
       { raw in
         let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
         _ = clu_set_thread_name(String(start.name.utf8.prefix(15))!)
+        // A CPU outside the affinity mask is refused (EINVAL): run unpinned.
+        if let cpu = start.cpu { _ = clu_pin_thread_to_cpu(CInt(cpu)) }
         start.body()
         return nil
       }, start)

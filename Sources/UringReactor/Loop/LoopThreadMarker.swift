@@ -17,6 +17,14 @@ enum LoopThreadMarker {
     pthread_setspecific(key, value)
   }
 
+  /// The loop whose jobs the calling thread runs, if any.
+  static var current: EventLoop? {
+    guard let pointer = pthread_getspecific(key) else { return nil }
+    // SAFETY: a loop marks only the thread that runs it (or the fallback queue
+    // while it runs one of its jobs); the loop is alive while it runs.
+    return Unmanaged<EventLoop>.fromOpaque(pointer).takeUnretainedValue()
+  }
+
   /// Whether the calling thread is marked as running `loop`'s jobs.
   @inline(__always)
   static func isMarked(_ loop: EventLoop) -> Bool {

@@ -26,9 +26,14 @@ public import Uring
 /// that still run (serially, on a fallback queue) and their I/O fails.
 public final class Reactor: Sendable {
   let loop: EventLoop
-  private let thread: LoopThread
+  /// The loop's own thread; `nil` for a reactor that runs on the thread that
+  /// created it (the main thread, under ``ReactorRuntime``).
+  private let thread: LoopThread?
   private let exit = ExitSignal()
   private let joined = Locked(false)
+
+  /// The loop thread's name (``ReactorOptions/name``).
+  public var name: String { loop.name }
 
   /// What the ring applied at set-up.
   public let setup: RingSetup
@@ -41,7 +46,16 @@ public final class Reactor: Sendable {
   ///
   /// - Throws: ``UringUnavailableError`` when io_uring cannot be used here; the
   ///   error names the cause and what to do.
-  public init(options: ReactorOptions = ReactorOptions()) throws(UringUnavailableError) {
+  public convenience init(options: ReactorOptions = ReactorOptions()) throws(UringUnavailableError)
+  {
+    try self.init(options: options, configure: { _ in })
+  }
+
+  /// Starts a reactor thread; `configure` runs before the loop runs any job
+  /// (a group records its membership there).
+  init(
+    options: ReactorOptions, configure: (EventLoop) -> Void
+  ) throws(UringUnavailableError) {
     let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
     guard eventFD >= 0 else {
       throw UringUnavailableError(
@@ -50,7 +64,7 @@ public final class Reactor: Sendable {
     let remote = RemoteQueue(eventFD: eventFD)
     let startup = Startup()
     let exit = self.exit
-    thread = LoopThread.spawn(name: options.name) {
+    let spawned = LoopThread.spawn(name: options.name, cpu: options.cpu) {
       let loop: EventLoop
       do throws(UringUnavailableError) {
         loop = EventLoop(ring: try Ring(options: options.ring), remote: remote, name: options.name)
@@ -66,11 +80,12 @@ public final class Reactor: Sendable {
     }
     switch startup.awaitReport() {
     case .failure(let error):
-      thread.join()
+      spawned.join()
       throw error
     case .success(let loop):
       self.loop = loop
     }
+    thread = spawned
     setup = loop.setup
     features = loop.features
     probe = loop.probe
@@ -78,13 +93,54 @@ public final class Reactor: Sendable {
     // the semaphore orders these writes before every read on the loop thread.
     loop.serialExecutor = UnownedSerialExecutor(ordinary: self)
     loop.taskExecutor = UnownedTaskExecutor(ordinary: self)
+    loop.owner = self
+    configure(loop)
     startup.start()
+  }
+
+  /// A reactor whose loop will run on the calling thread, in
+  /// ``runOnCallingThread()``: the ring is created here, so with
+  /// `SINGLE_ISSUER` this thread is its issuer. Jobs enqueued meanwhile wait
+  /// in the inbox.
+  init(
+    onCallingThread options: ReactorOptions, configure: (EventLoop) -> Void
+  ) throws(UringUnavailableError) {
+    let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
+    guard eventFD >= 0 else {
+      throw UringUnavailableError(
+        cause: .other(Errno(rawValue: errno)), errno: Errno(rawValue: errno))
+    }
+    let remote = RemoteQueue(eventFD: eventFD)
+    let ring: Ring
+    do throws(UringUnavailableError) {
+      ring = try Ring(options: options.ring)
+    } catch {
+      remote.closeEventFD()
+      throw error
+    }
+    loop = EventLoop(ring: ring, remote: remote, name: options.name)
+    thread = nil
+    setup = loop.setup
+    features = loop.features
+    probe = loop.probe
+    loop.serialExecutor = UnownedSerialExecutor(ordinary: self)
+    loop.taskExecutor = UnownedTaskExecutor(ordinary: self)
+    loop.owner = self
+    configure(loop)
+  }
+
+  /// Runs the loop on the calling thread (which created this reactor with
+  /// `init(onCallingThread:configure:)`) until it is shut down.
+  func runOnCallingThread() {
+    precondition(thread == nil, "reactor '\(name)' runs on its own thread")
+    loop.run()
+    exit.signal()
   }
 
   deinit {
     requestShutdown()
-    if loop.isOnLoopThread {
-      thread.detach()
+    if thread == nil || loop.isOnLoopThread {
+      thread?.detach()
     } else {
       joinOnce()
     }
@@ -92,6 +148,14 @@ public final class Reactor: Sendable {
 
   /// Whether the calling code runs on this reactor's loop thread.
   public var isCurrent: Bool { loop.isOnLoopThread }
+
+  /// The reactor whose loop thread is calling, or `nil` on any other thread.
+  ///
+  /// A task that prefers a ``ReactorGroup`` (or runs under ``ReactorRuntime``)
+  /// uses it to reach the reactor it runs on, e.g. to open a file there.
+  public static var current: Reactor? {
+    LoopThreadMarker.current?.owner
+  }
 
   /// Shuts the reactor down and waits until its thread has exited.
   ///
@@ -113,7 +177,7 @@ public final class Reactor: Sendable {
     joinOnce()
   }
 
-  private func requestShutdown() {
+  func requestShutdown() {
     if loop.ownsLoopState {
       loop.beginShutdown()
     } else {
@@ -122,6 +186,7 @@ public final class Reactor: Sendable {
   }
 
   private func joinOnce() {
+    guard let thread else { return }
     joined.withLock { joined in
       guard !joined else { return }
       thread.join()

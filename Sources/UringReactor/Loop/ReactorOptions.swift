@@ -7,6 +7,10 @@ public struct ReactorOptions: Sendable, Hashable {
   public var ring = RingOptions()
   /// The loop thread's name (at most 15 bytes are kept).
   public var name = "uring-reactor"
+  /// Pins the loop thread to this CPU (`pthread_setaffinity_np`); `nil`
+  /// (default) leaves it to the scheduler. A CPU outside the process's
+  /// affinity mask is ignored.
+  public var cpu: Int? = nil
 
   public init() {}
 }

@@ -14,6 +14,8 @@ import Synchronization
 final class RemoteQueue: Sendable {
   struct Inbox {
     var jobs: [ReadyJob] = []
+    /// Delayed jobs scheduled from other threads.
+    var timers: [TimerRequest] = []
     var cancellations: [UInt64] = []
     var shutdownRequested = false
     /// Set by the loop as it terminates: later jobs go to the fallback.
@@ -25,6 +27,18 @@ final class RemoteQueue: Sendable {
     case closed
   }
 
+  /// What ``pushDeferringWake(_:)`` did.
+  enum DeferredPushResult {
+    /// Queued; the loop is awake and will see it.
+    case queued
+    /// Queued; the loop sleeps and the caller must wake it (an
+    /// `IORING_OP_MSG_RING`, or ``wake()``), then call ``wakeDone()``. Until
+    /// then the loop keeps its eventfd and ring open.
+    case mustWake
+    /// The loop has terminated; nothing was queued.
+    case closed
+  }
+
   private let inbox = Locked(Inbox())
   /// Items pushed since the loop last took the inbox.
   // Ordering: sequentially consistent, see the wake protocol above.
@@ -32,10 +46,11 @@ final class RemoteQueue: Sendable {
   /// The loop is about to wait (or waits) in io_uring_enter.
   // Ordering: sequentially consistent, see the wake protocol above.
   private let sleeping = Atomic<Bool>(false)
-  /// Producers between a successful push and the end of their `wake()`.
+  /// Producers between a successful push and the end of their wake-up (an
+  /// eventfd write, or an `IORING_OP_MSG_RING` until its sender's CQE).
   // Ordering: incremented under the inbox lock, decremented with release;
-  // `closeEventFD` loads with acquire, so the descriptor is closed only after
-  // every write to it has returned.
+  // `waitForWakers` loads with acquire, so the ring and the eventfd are closed
+  // only after every wake-up aimed at them has finished.
   private let activeWakers = Atomic<Int>(0)
   /// The eventfd whose read is armed on the ring.
   let eventFD: CInt
@@ -59,6 +74,28 @@ final class RemoteQueue: Sendable {
     return .queued
   }
 
+  /// Pushes with `body` unless the loop has terminated, leaving the wake-up
+  /// (if the loop sleeps) to the caller: a loop thread sends it as an
+  /// `IORING_OP_MSG_RING` with its next submission instead of a syscall now.
+  func pushDeferringWake(_ body: (inout Inbox) -> Void) -> DeferredPushResult {
+    let queued = inbox.withLock { inbox -> Bool in
+      if inbox.closed { return false }
+      body(&inbox)
+      pending.add(1, ordering: .sequentiallyConsistent)
+      activeWakers.add(1, ordering: .relaxed)
+      return true
+    }
+    guard queued else { return .closed }
+    if sleeping.exchange(false, ordering: .sequentiallyConsistent) { return .mustWake }
+    activeWakers.subtract(1, ordering: .releasing)
+    return .queued
+  }
+
+  /// Ends a wake-up owed after ``pushDeferringWake(_:)`` returned `.mustWake`.
+  func wakeDone() {
+    activeWakers.subtract(1, ordering: .releasing)
+  }
+
   /// Writes the eventfd, completing the loop's armed read.
   func wake() {
     var one: UInt64 = 1
@@ -78,6 +115,7 @@ final class RemoteQueue: Sendable {
       swap(&taken.jobs, &inbox.jobs)
       swap(&inbox.jobs, &spare)
       swap(&taken.cancellations, &inbox.cancellations)
+      swap(&taken.timers, &inbox.timers)
       taken.shutdownRequested = inbox.shutdownRequested
       return taken
     }
@@ -103,14 +141,23 @@ final class RemoteQueue: Sendable {
   /// pushed before has finished its `wake()`: a late write can never reach a
   /// reused descriptor number. Loop thread, at termination.
   func closeEventFD() {
-    while activeWakers.load(ordering: .acquiring) > 0 { sched_yield() }
+    waitForWakers()
     close(eventFD)
+  }
+
+  /// Waits until every producer that pushed has finished waking the loop
+  /// (an eventfd write, or an `IORING_OP_MSG_RING` aimed at its ring, which
+  /// must not outlive the ring's descriptor). Loop thread, at termination.
+  func waitForWakers() {
+    while activeWakers.load(ordering: .acquiring) > 0 { sched_yield() }
   }
 
   /// Closes the inbox if it is empty. Returns `false` if items arrived.
   func closeIfEmpty() -> Bool {
     inbox.withLock { inbox in
-      guard inbox.jobs.isEmpty, inbox.cancellations.isEmpty else { return false }
+      guard inbox.jobs.isEmpty, inbox.cancellations.isEmpty, inbox.timers.isEmpty else {
+        return false
+      }
       inbox.closed = true
       return true
     }

@@ -1,5 +1,5 @@
-/// Remembers which tasks recently ran through the reactor's `TaskExecutor`
-/// path, i.e. prefer the reactor as their task executor.
+/// Remembers which task executor recently-run tasks prefer: this reactor, or
+/// its group.
 ///
 /// Why: the runtime runs two same-executor actor hops inline only if the task
 /// executor it is running "on" equals the task's preferred one. An actor job
@@ -7,19 +7,29 @@
 /// the reactor would pay a full enqueue per hop (~450 ns instead of ~15 ns);
 /// run `isolatedTo:taskExecutor:` instead, a task *without* a preference would
 /// pay it. Jobs carry no public "preferred task executor", but a task is its
-/// own job: the task-path jobs the loop runs tell it which tasks prefer it.
+/// own job: the task-path and group-path jobs the loop runs tell it which tasks
+/// prefer what.
 ///
-/// A direct-mapped table of job addresses. A wrong guess (a stale entry of a
-/// finished task whose memory was reused, or a task that never came through
-/// the task path) only costs speed, never correctness: the job runs on the
-/// reactor's thread either way, and the runtime switches executors whenever
-/// the claimed task executor does not match. The loop corrects a guess when
-/// the running job re-enqueues itself on the serial path (the runtime could
-/// not hop inline): see `EventLoop.enqueue`.
+/// A direct-mapped table of job addresses, each tagged (in its two low bits:
+/// jobs are at least 16-byte aligned) with the preference. A wrong guess (a
+/// stale entry of a finished task whose memory was reused, or a task that never
+/// came through a task path) only costs speed, never correctness: the job runs
+/// on the reactor's thread either way, and the runtime switches executors
+/// whenever the claimed task executor does not match. The loop corrects a guess
+/// when the running job re-enqueues itself on the serial path (the runtime
+/// could not hop inline): see `EventLoop.enqueue`.
 ///
 /// Loop thread only.
 struct TaskPreferenceCache: ~Copyable {
+  /// What a task prefers as its task executor, as far as the loop knows.
+  enum Preference: UInt {
+    case none = 0
+    case reactor = 1
+    case group = 2
+  }
+
   private static let slotCount = 1024
+  private static let tagMask: UInt = 3
   // SAFETY: allocated in `init`, freed in `deinit`; `TaskPreferenceCache` is
   // ~Copyable, so exactly one owner frees it.
   private let slots: UnsafeMutablePointer<UInt>
@@ -43,28 +53,30 @@ struct TaskPreferenceCache: ~Copyable {
     Int(truncatingIfNeeded: (address >> 4) ^ (address >> 14)) & (slotCount - 1)
   }
 
-  /// Records that `job` (a task) came through the task-executor path.
+  /// Records that `job` (a task) prefers `preference`.
   @inline(__always)
-  func remember(_ job: UnownedJob) {
+  func remember(_ job: UnownedJob, _ preference: Preference) {
     let address = Self.address(job)
-    slots[Self.slot(address)] = address
+    slots[Self.slot(address)] = address | preference.rawValue
   }
 
-  /// Forgets `job`: it turned out not to prefer the reactor.
+  /// Forgets `job`: it turned out to prefer nothing.
   @inline(__always)
   func forget(_ job: UnownedJob) {
     let address = Self.address(job)
-    if slots[Self.slot(address)] == address { slots[Self.slot(address)] = 0 }
+    if slots[Self.slot(address)] & ~Self.tagMask == address { slots[Self.slot(address)] = 0 }
   }
 
   /// The address identifying `job`.
   @inline(__always)
   static func identity(_ job: UnownedJob) -> UInt { address(job) }
 
-  /// Whether `job` is a task that recently came through the task-executor path.
+  /// What `job` (a task) was last seen to prefer.
   @inline(__always)
-  func prefersReactor(_ job: UnownedJob) -> Bool {
+  func preference(_ job: UnownedJob) -> Preference {
     let address = Self.address(job)
-    return slots[Self.slot(address)] == address
+    let value = slots[Self.slot(address)]
+    guard value & ~Self.tagMask == address else { return .none }
+    return Preference(rawValue: value & Self.tagMask) ?? .none
   }
 }

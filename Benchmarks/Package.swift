@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+// Allocation, CPU, syscall and wall-time benchmarks of UringReactor, with
+// SwiftNIO and C liburing for comparison (ordo-one's package-benchmark).
+// A separate package, so that the library's users never build SwiftNIO.
+//
+//   swift package --package-path Benchmarks benchmark
+//   swift package --package-path Benchmarks benchmark --target ReactorBenchmarks \
+//     thresholds check --path Benchmarks/Thresholds
+//
+// See Docs/Performance.md.
+import PackageDescription
+
+let package = Package(
+  name: "UringReactorBenchmarks",
+  platforms: [.macOS(.v15)],
+  dependencies: [
+    // `name:` so that the target dependencies below do not depend on the
+    // name of the directory the repository was cloned into.
+    .package(name: "UringReactor", path: ".."),
+    .package(
+      url: "https://github.com/ordo-one/benchmark", from: "1.38.1",
+      traits: ["MallocInterposer"]),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+  ],
+  targets: [
+    // Counts every syscall of the process (perf tracepoint raw_syscalls:sys_enter).
+    .target(name: "CSyscallCounter"),
+    // What both benchmark targets share: the syscall metric, a page-cached
+    // scratch file, a blocking echo client.
+    .target(
+      name: "BenchmarkSupport",
+      dependencies: [
+        "CSyscallCounter",
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // The reactor alone (no SwiftNIO: quick to build): the allocation
+    // thresholds that CI checks (Thresholds/).
+    .executableTarget(
+      name: "ReactorBenchmarks",
+      dependencies: [
+        "BenchmarkSupport",
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "UringReactor", package: "UringReactor"),
+      ],
+      path: "Benchmarks/ReactorBenchmarks",
+      swiftSettings: [.swiftLanguageMode(.v6)],
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+    // The same workloads on SwiftNIO and in C over liburing.
+    .executableTarget(
+      name: "ComparisonBenchmarks",
+      dependencies: [
+        "BenchmarkSupport",
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "CBaselines", package: "UringReactor"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "_NIOFileSystem", package: "swift-nio"),
+      ],
+      path: "Benchmarks/ComparisonBenchmarks",
+      swiftSettings: [.swiftLanguageMode(.v6)],
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+  ]
+)

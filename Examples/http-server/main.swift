@@ -1,0 +1,203 @@
+// http-server: an HTTP/1.1 server on one UringReactor that answers every
+// request with the same small response, keeping connections alive.
+//
+//   http-server [ADDRESS] [--connections N]
+//
+// ADDRESS defaults to 127.0.0.1:0 (any free port). The server prints
+// "listening on ADDRESS" (with the port the kernel picked) on its first line.
+// With --connections N it exits after N connections have closed (tests use
+// this to bound the run).
+//
+// Requests are read with the connection's multishot receive (bytes lent from
+// a provided-buffer ring); pipelined requests are answered in order; a
+// request body announced by Content-Length is skipped. `Connection: close`
+// (or HTTP/1.0 without keep-alive) ends the connection after the response.
+// The response lives in one SharedBuffer that every send reads in place.
+import Glibc
+import UringReactor
+
+func fail(_ message: String) -> Never {
+  var text = "http-server: \(message)\n"
+  text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+  exit(1)
+}
+
+/// Parses the command line: the address text and the connection limit.
+func parseArguments() -> (address: String, connectionLimit: Int?) {
+  var address = "127.0.0.1:0"
+  var limit: Int?
+  var arguments = CommandLine.arguments.dropFirst()
+  while let argument = arguments.popFirst() {
+    switch argument {
+    case "--connections":
+      guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else {
+        fail("--connections needs a positive number")
+      }
+      limit = value
+    case "-h", "--help":
+      say("usage: http-server [ADDRESS] [--connections N]\n")
+      exit(0)
+    default:
+      address = argument
+    }
+  }
+  return (address, limit)
+}
+
+/// Writes `text` to standard output at once (no stdio buffering: the first
+/// line is what a test waits for).
+func say(_ text: String) {
+  var text = text
+  text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+}
+
+let (addressText, connectionLimit) = parseArguments()
+
+let address: SocketAddress
+do {
+  address = try SocketAddress(parsing: addressText)
+} catch {
+  fail("\(error)")
+}
+
+/// A response with the fixed body; `closing` adds `Connection: close`.
+/// (Built in a function: temporaries of top-level async code would live
+/// until `exit`, where LeakSanitizer reports them.)
+func response(closing: Bool) -> SharedBuffer {
+  let body = "Hello, world!\n"
+  let connection = closing ? "Connection: close\r\n" : ""
+  let head =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
+    + connection + "\r\n"
+  return SharedBuffer(Array((head + body).utf8))
+}
+
+let keepAliveResponse = response(closing: false)
+let closingResponse = response(closing: true)
+let tooLargeResponse = SharedBuffer(
+  Array(
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+      .utf8))
+let maximumHeaderBytes = 16 * 1024
+
+/// One parsed request head: whether the connection stays open after it, and
+/// how many body bytes follow it.
+struct RequestHead {
+  var keepAlive: Bool
+  var bodyLength: Int
+
+  init(_ head: ArraySlice<UInt8>) {
+    let text = String(decoding: head, as: UTF8.self).lowercased()
+    let lines = text.split(separator: "\r\n")
+    let requestLine = lines.first ?? ""
+    var keepAlive = requestLine.hasSuffix("http/1.1")
+    var bodyLength = 0
+    for line in lines.dropFirst() {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let name = line[..<colon].trimmingSpaces
+      let value = line[line.index(after: colon)...].trimmingSpaces
+      if name == "connection" {
+        if value.contains("close") { keepAlive = false }
+        if value.contains("keep-alive") { keepAlive = true }
+      } else if name == "content-length" {
+        bodyLength = Int(value) ?? 0
+      }
+    }
+    self.keepAlive = keepAlive
+    self.bodyLength = bodyLength
+  }
+}
+
+extension Substring {
+  var trimmingSpaces: Substring {
+    var result = self
+    while result.first == " " { result.removeFirst() }
+    while result.last == " " { result.removeLast() }
+    return result
+  }
+}
+
+/// Where the head of the request at the start of `bytes` ends (just past
+/// its blank line), if it is complete.
+func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+  guard bytes.count - start >= 4 else { return nil }
+  var index = start
+  while index + 3 < bytes.count {
+    if bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 {
+      return index + 4
+    }
+    index += 1
+  }
+  return nil
+}
+
+/// Answers requests until the peer closes, asks to close, or fails.
+func serve(_ connection: SocketStream) async {
+  var pending: [UInt8] = []
+  var skip = 0  // body bytes still to skip
+  do {
+    receiving: while let bytes = try await connection.receive() {
+      bytes.withUnsafeBytes { pending.append(contentsOf: $0) }
+      var start = 0
+      while true {
+        if skip > 0 {
+          let skipped = min(skip, pending.count - start)
+          skip -= skipped
+          start += skipped
+          if skip > 0 { break }
+        }
+        guard let end = headEnd(pending, from: start) else { break }
+        let head = RequestHead(pending[start..<end])
+        start = end
+        skip = head.bodyLength
+        if head.keepAlive {
+          try await connection.writeAll(from: keepAliveResponse)
+        } else {
+          try await connection.writeAll(from: closingResponse)
+          break receiving
+        }
+      }
+      pending.removeFirst(start)
+      if pending.count > maximumHeaderBytes {
+        try await connection.writeAll(from: tooLargeResponse)
+        break
+      }
+    }
+    try await connection.shutdown(.write)
+  } catch {
+    // A peer that vanished (reset, broken pipe): only this connection ends.
+  }
+  try? await connection.close()
+}
+
+let reactor: Reactor
+do {
+  reactor = try Reactor()
+} catch {
+  fail("\(error)")
+}
+
+let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
+  do {
+    let listener = try await SocketListener.listen(on: address, on: reactor)
+    say("listening on \(listener.localAddress)\n")
+    await withDiscardingTaskGroup { group in
+      var accepted = 0
+      do {
+        for try await connection in listener.connections {
+          group.addTask(executorPreference: reactor) { await serve(connection) }
+          accepted += 1
+          if let connectionLimit, accepted >= connectionLimit { break }
+        }
+      } catch {
+        fail("accepting: \(error)")
+      }
+    }
+    try await listener.close()
+    return 0
+  } catch {
+    fail("\(error)")
+  }
+}.value
+await reactor.shutdown()
+exit(exitCode)

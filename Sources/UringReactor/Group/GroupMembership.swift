@@ -1,0 +1,10 @@
+/// What a loop knows of the ``ReactorGroup`` its reactor belongs to. Set once,
+/// before the loop runs its first job.
+struct GroupMembership: Sendable {
+  /// The group as a task executor: what group-path jobs run "on".
+  let executor: UnownedTaskExecutor
+  /// The group, to tell its own reactors from others.
+  let identity: ObjectIdentifier
+  /// This reactor's index in ``ReactorGroup/reactors``.
+  let index: Int
+}

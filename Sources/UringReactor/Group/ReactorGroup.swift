@@ -1,0 +1,156 @@
+import CLibUring
+import Synchronization
+public import Uring
+
+/// N reactors, one thread and one ring each, used as one executor.
+///
+/// - Size: by default one reactor per CPU the process may run on
+///   (`sched_getaffinity`), each optionally pinned to its CPU
+///   (`pthread_setaffinity_np`), see ``Pinning``.
+/// - As a `TaskExecutor` (`Task(executorPreference: group)`,
+///   `addTask(executorPreference: group)`): new tasks are spread round-robin
+///   over the reactors; a task then stays on the reactor it runs on (its I/O
+///   completions, timers and yields resume it there). See ``enqueue(_:)``.
+/// - Pick a reactor yourself with ``next()`` or ``reactors``, e.g. for an
+///   actor (`unownedExecutor` = `group.next().asUnownedSerialExecutor()`).
+/// - Cross-reactor traffic (a task on one reactor calling an actor on another,
+///   a task moved to another reactor) is batched: one inbox lock and at most
+///   one wake-up per target reactor per loop iteration; the wake-up is an
+///   `IORING_OP_MSG_RING` where the kernel has it (no syscall of its own: it
+///   goes out with the sender's next `io_uring_enter`), else an eventfd write.
+/// - Blocking work io_uring has no operation for goes to the group's bounded
+///   ``offloadPool`` (``offload(_:)``), shut down with the group.
+///
+/// Thread-safety: `Sendable`; every method may be called from any thread.
+/// Lifetime: call ``shutdown()`` (or ``shutdownBlocking()``); it shuts every
+/// reactor down (see ``Reactor/shutdown()``) and then the offload pool.
+public final class ReactorGroup: Sendable {
+  /// Whether to pin each reactor's thread to a CPU.
+  public enum Pinning: Sendable, Hashable {
+    /// Leave threads to the scheduler.
+    case none
+    /// Reactor `i` runs on the `i`-th usable CPU (wrapping around).
+    case usableCPUs
+  }
+
+  private let members = Members()
+  private let cursor = Atomic<Int>(0)
+  /// The pool for blocking work (directory listing, calls with no io_uring
+  /// opcode); shut down with the group.
+  public let offloadPool: OffloadPool
+
+  /// The reactors, in index order.
+  public var reactors: [Reactor] { members.reactors }
+
+  /// Starts `reactorCount` reactors (default: one per usable CPU), named
+  /// `"\(options.name)-\(index)"`.
+  ///
+  /// - Parameters:
+  ///   - offloadThreads: threads of the ``offloadPool`` (default 2).
+  /// - Throws: ``UringUnavailableError`` if a ring cannot be created; the
+  ///   reactors already started are shut down first.
+  public convenience init(
+    reactorCount: Int? = nil, pinning: Pinning = .none, offloadThreads: Int = 2,
+    options: ReactorOptions = ReactorOptions()
+  ) throws(UringUnavailableError) {
+    try self.init(
+      reactorCount: reactorCount, pinning: pinning, offloadThreads: offloadThreads,
+      options: options, firstOnCallingThread: false)
+  }
+
+  /// `firstOnCallingThread`: reactor 0 runs on the calling thread, in
+  /// ``runFirstOnCallingThread()`` (``ReactorRuntime``'s main thread).
+  init(
+    reactorCount: Int?, pinning: Pinning, offloadThreads: Int, options: ReactorOptions,
+    firstOnCallingThread: Bool
+  ) throws(UringUnavailableError) {
+    let cpus = ReactorGroup.usableCPUs
+    let count = max(1, reactorCount ?? cpus.count)
+    offloadPool = OffloadPool(threadCount: max(1, offloadThreads), name: "\(options.name)-off")
+    var started: [Reactor] = []
+    for index in 0..<count {
+      var reactorOptions = options
+      reactorOptions.name = "\(options.name)-\(index)"
+      if pinning == .usableCPUs, !cpus.isEmpty { reactorOptions.cpu = cpus[index % cpus.count] }
+      let membership = GroupMembership(
+        executor: UnownedTaskExecutor(ordinary: self), identity: ObjectIdentifier(self),
+        index: index)
+      do throws(UringUnavailableError) {
+        if index == 0 && firstOnCallingThread {
+          started.append(
+            try Reactor(onCallingThread: reactorOptions) { $0.group = membership })
+        } else {
+          started.append(try Reactor(options: reactorOptions) { $0.group = membership })
+        }
+      } catch {
+        for reactor in started { reactor.requestShutdown() }
+        offloadPool.shutdownBlocking()
+        throw error
+      }
+    }
+    members.reactors = started
+  }
+
+  /// The number of reactors.
+  public var count: Int { members.reactors.count }
+
+  /// The next reactor in round-robin order.
+  public func next() -> Reactor {
+    let reactors = members.reactors
+    // Ordering: relaxed; only spreads load, orders nothing.
+    let ticket = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+    return reactors[Int(UInt(bitPattern: ticket) % UInt(reactors.count))]
+  }
+
+  /// Runs `work` (blocking) on the group's ``offloadPool``; the caller is
+  /// suspended meanwhile and resumes on its own executor.
+  public func offload<T: Sendable>(
+    _ work: @escaping @Sendable () -> T
+  ) async throws(OffloadPoolError) -> T {
+    try await offloadPool.run(work)
+  }
+
+  /// Shuts every reactor down, then the offload pool. May be called from a
+  /// task running on one of the reactors.
+  public func shutdown() async {
+    for reactor in members.reactors { reactor.requestShutdown() }
+    for reactor in members.reactors { await reactor.shutdown() }
+    await offloadPool.shutdown()
+  }
+
+  /// Like ``shutdown()``, blocking the calling thread (not a reactor's thread).
+  public func shutdownBlocking() {
+    for reactor in members.reactors { reactor.requestShutdown() }
+    for reactor in members.reactors { reactor.shutdownBlocking() }
+    offloadPool.shutdownBlocking()
+  }
+
+  /// Runs reactor 0's loop on the calling thread until it is shut down (for a
+  /// group created with `firstOnCallingThread`).
+  func runFirstOnCallingThread() {
+    members.reactors[0].runOnCallingThread()
+  }
+
+  /// The CPUs this process may run on (`sched_getaffinity`), ascending.
+  public static var usableCPUs: [Int] {
+    var cpus = [CInt](repeating: 0, count: 1024)
+    let count = Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
+    guard count > 0 else { return [0] }
+    return cpus.prefix(min(count, cpus.count)).map(Int.init)
+  }
+}
+
+/// The group's reactors, set once at the end of `ReactorGroup.init` (the
+/// reactors need the group to exist first, to know their membership).
+private final class Members: @unchecked Sendable {
+  // SAFETY: written once in `ReactorGroup.init`, before the group is
+  // published; read-only afterwards.
+  var reactors: [Reactor] = []
+}
+
+extension Reactor {
+  /// This reactor's index in its ``ReactorGroup``'s ``ReactorGroup/reactors``,
+  /// or `nil` if it belongs to no group. With ``Reactor/current``, how a task
+  /// finds per-reactor resources (a file opened on each reactor, a buffer pool).
+  public var groupIndex: Int? { loop.group?.index }
+}

@@ -1,0 +1,134 @@
+import Glibc
+import Synchronization
+import Uring
+
+/// A ``File`` whose descriptor sits in its reactor's fixed file table
+/// (``RegisteredFileTable``): its operations submit with `IOSQE_FIXED_FILE`
+/// and the slot ``index`` instead of the descriptor.
+///
+/// - Ownership: holds the ``File`` and its table. The table holds the
+///   kernel's own reference to the open file: operations through the slot
+///   keep working after ``File/close()`` closes the descriptor, until the
+///   slot is emptied. Every operation retains this handle in the
+///   reactor's in-flight slot until its final CQE; the table slot is emptied
+///   only after the handle is gone, so never under an operation.
+/// - Thread-safety: `Sendable`; call from any task.
+/// - Cancellation: as the ``File`` operations: `IORING_OP_ASYNC_CANCEL`,
+///   then the call returns after the CQE.
+public final class RegisteredFile: Sendable {
+  /// The file whose descriptor is registered.
+  public let file: File
+  /// Its slot in the table.
+  public let index: Int32
+  let table: RegisteredFileTable
+
+  init(file: File, index: Int32, table: RegisteredFileTable) {
+    self.file = file
+    self.index = index
+    self.table = table
+  }
+
+  deinit {
+    table.release(index)
+  }
+
+  /// Reads up to `buffer.capacity` bytes at `offset` (`nil`: the file
+  /// position) into `buffer` (`IORING_OP_READ` with `IOSQE_FIXED_FILE`) and
+  /// sets its `count`, which it returns. Lending rules: as
+  /// ``File/read(into:at:)-(SharedBuffer,_)``.
+  nonisolated(nonsending) public func read(into buffer: SharedBuffer, at offset: UInt64? = nil)
+    async throws(IOError) -> Int
+  {
+    try await file.reactor.onLoop { loop throws(IOError) -> Int in
+      let region = UnsafeMutableRawBufferPointer(
+        rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
+      try self.file.checkOffset(offset, for: .read)
+      try self.file.checkDirectIO(region, offset: offset, for: .read)
+      try self.file.lendMemory(buffer, .write, for: .read)
+      // SAFETY: the in-flight slot retains the buffer and this handle (its
+      // table slot and file) until the final CQE.
+      let outcome = await performFixed(
+        loop, .read(fd: self.index, buffer: region, offset: offset), retaining: (buffer, self))
+      buffer.endKernelAccess(.write)
+      let count = Int(try outcome.value(.read, path: self.file.path))
+      buffer.setCount(count)
+      return count
+    }
+  }
+
+  /// Writes the buffer's filled bytes at `offset` (`nil`: the file
+  /// position) with `IORING_OP_WRITE` and `IOSQE_FIXED_FILE`; returns the
+  /// bytes written. Lending rules: as ``File/write(from:at:)-(SharedBuffer,_)``.
+  nonisolated(nonsending) public func write(from buffer: SharedBuffer, at offset: UInt64? = nil)
+    async throws(IOError)
+    -> Int
+  {
+    try await file.reactor.onLoop { loop throws(IOError) -> Int in
+      let count = min(buffer.count, File.maximumTransfer)
+      let region = UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
+      try self.file.checkOffset(offset, for: .write)
+      try self.file.checkDirectIO(region, offset: offset, for: .write)
+      try self.file.lendMemory(buffer, .read, for: .write)
+      // SAFETY: as in `read(into:at:)`; the kernel only reads the buffer.
+      let outcome = await performFixed(
+        loop, .write(fd: self.index, buffer: UnsafeRawBufferPointer(region), offset: offset),
+        retaining: (buffer, self))
+      buffer.endKernelAccess(.read)
+      return Int(try outcome.value(.write, path: self.file.path))
+    }
+  }
+}
+
+/// Receives the one CQE of an operation submitted with flags (the loop's
+/// `perform` takes none) and resumes its waiter.
+private final class SingleShot: CompletionHandler, @unchecked Sendable {
+  // SAFETY: set and used on the loop thread only.
+  var continuation: UnsafeContinuation<OperationOutcome, Never>?
+  // Ordering: stored (releasing) on the loop thread once the SQE is
+  // prepared; loaded (acquiring) by a cancellation handler on any thread.
+  let userData = Atomic<UInt64>(0)
+
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    guard isFinal, let continuation else { return }
+    self.continuation = nil
+    continuation.resume(
+      returning: OperationOutcome(
+        result: completion.result, flags: completion.flags, cancellation: cancellation))
+  }
+}
+
+/// `EventLoop.perform` with `IOSQE_FIXED_FILE`: submits through
+/// `loop.start` (which takes SQE flags) and waits for the final CQE.
+/// Cancellation: `IORING_OP_ASYNC_CANCEL` through the loop; the waiter still
+/// waits for the operation's own CQE (rule 3).
+nonisolated(nonsending) func performFixed(
+  _ loop: EventLoop, _ operation: RingOperation, retaining retained: (AnyObject?, AnyObject?)
+) async -> OperationOutcome {
+  guard loop.lifecycle == .running else {
+    return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
+  }
+  if Task.isCancelled {
+    return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
+  }
+  let handler = SingleShot()
+  let operation = SameThread(operation)
+  let retained = SameThread(retained)
+  return await suspendOnLoop(loop) { continuation in
+    handler.continuation = continuation
+    guard
+      let userData = loop.start(
+        operation.value, handler: handler, retaining: retained.value, flags: .fixedFile)
+    else {
+      handler.continuation = nil
+      continuation.resume(
+        returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown))
+      return
+    }
+    handler.userData.store(userData, ordering: .releasing)
+    // A cancellation that came before the store found no user_data.
+    if Task.isCancelled { loop.requestCancel(userData, reason: .task) }
+  } onCancel: {
+    let userData = handler.userData.load(ordering: .acquiring)
+    if userData != 0 { loop.requestCancel(userData, reason: .task) }
+  }
+}

@@ -1,0 +1,198 @@
+import Glibc
+import Uring
+
+/// Writes a stream of bytes to a file with a bounded number of writes in
+/// flight (`IORING_OP_WRITE`): ``write(_:)`` returns as soon as its write is
+/// submitted, unless `maxInFlight` writes are already in flight, in which
+/// case it waits for one to complete (backpressure).
+///
+/// - Order and offsets: bytes land one after the other from the starting
+///   offset, each write at its own offset, so writes in flight never
+///   overlap. Writing at the file position (`startingAt: nil`) keeps one
+///   write in flight, to keep the order: use it for pipes, sockets,
+///   terminals and `O_APPEND` files, where offsets mean nothing and
+///   concurrent writes would interleave.
+/// - Short writes are completed by writing the rest.
+/// - Errors: the first failed write makes the writer fail: that error is
+///   thrown by the next ``write(_:)`` or ``finish()``, and nothing more is
+///   written. Bytes of writes that completed stay written.
+/// - Ownership: each write's memory (a ``FileChunk``, or a pooled buffer the
+///   bytes were copied into) and the file are retained by the reactor's
+///   in-flight slot until the write's CQE. The file is not closed by the
+///   writer.
+/// - Cancellation: a task cancelled while waiting (for room, or in
+///   ``finish()``) cancels the writes in flight (`IORING_OP_ASYNC_CANCEL`;
+///   a write the kernel has started still completes) and throws
+///   ``IOError/Kind/cancelled``; the writer has then failed.
+/// - Thread-safety: `Sendable`; write from one task at a time. Its state is
+///   touched only on the reactor's loop thread.
+public final class FileWriter: CompletionHandler, @unchecked Sendable {
+  private struct Write {
+    /// What keeps the memory alive (a chunk, or a pooled buffer).
+    var holder: AnyObject
+    var region: UnsafeRawBufferPointer
+    var offset: UInt64?
+  }
+
+  /// The file written to.
+  public let file: File
+  /// How many writes may be in flight at once.
+  public let maxInFlight: Int
+  private let buffers: ChunkBufferPool
+  // Loop-thread state.
+  private var nextOffset: UInt64?
+  private var inFlight: [UInt64: Write] = [:]
+  private var waiters: [UnsafeContinuation<Void, Never>] = []
+  private var failure: IOError?
+  private var written: UInt64 = 0
+
+  init(file: File, startingAt offset: UInt64?, maxInFlight: Int, bufferSize: Int) {
+    self.file = file
+    self.nextOffset = offset
+    self.maxInFlight = offset == nil ? 1 : max(1, maxInFlight)
+    self.buffers = ChunkBufferPool(
+      bufferSize: max(1, min(bufferSize, File.maximumTransfer)), keep: self.maxInFlight + 1)
+  }
+
+  /// Writes the chunk's bytes without copying them: the chunk is retained
+  /// until the write's CQE, then released (its buffer goes back to its
+  /// stream). Returns once the write is submitted.
+  nonisolated(nonsending) public func write(_ chunk: FileChunk) async throws(IOError) {
+    try await enqueue(holder: chunk, region: chunk.region)
+  }
+
+  /// Copies `bytes` into page-aligned buffers of the writer (of
+  /// `bufferSize` bytes each; reused) and writes them. Returns once the
+  /// last of them is submitted.
+  nonisolated(nonsending) public func write(contentsOf bytes: some Collection<UInt8>)
+    async throws(IOError)
+  {
+    var rest = bytes[...]
+    while !rest.isEmpty {
+      let storage = buffers.take()
+      let piece = rest.prefix(storage.capacity)
+      // SAFETY: a buffer from the pool is referenced by nothing else.
+      let count = piece.count
+      UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count]).copyBytes(from: piece)
+      rest = rest.dropFirst(count)
+      try await enqueue(
+        holder: storage, region: UnsafeRawBufferPointer(rebasing: storage.region[..<count]))
+    }
+  }
+
+  /// Waits until every write has completed and returns how many bytes the
+  /// writer has written in all.
+  ///
+  /// - Throws: the first write's error, or ``IOError/Kind/cancelled``.
+  @discardableResult
+  nonisolated(nonsending) public func finish() async throws(IOError) -> UInt64 {
+    try await file.reactor.onLoop { loop throws(IOError) -> UInt64 in
+      while !self.inFlight.isEmpty {
+        try await self.wait(on: loop)
+      }
+      if let failure = self.failure { throw failure }
+      return self.written
+    }
+  }
+
+  private func enqueue(holder: AnyObject, region: UnsafeRawBufferPointer) async throws(IOError) {
+    guard !region.isEmpty else { return }
+    let box = SameThread((holder, region))
+    try await file.reactor.onLoop { loop throws(IOError) in
+      while self.failure == nil, self.inFlight.count >= self.maxInFlight {
+        try await self.wait(on: loop)
+      }
+      if let failure = self.failure { throw failure }
+      let offset = self.nextOffset
+      self.nextOffset = offset.map { $0 + UInt64(box.value.1.count) }
+      self.submit(Write(holder: box.value.0, region: box.value.1, offset: offset), on: loop)
+      if let failure = self.failure { throw failure }
+    }
+  }
+
+  /// Suspends until a write completes (or the task is cancelled).
+  nonisolated(nonsending) private func wait(on loop: EventLoop) async throws(IOError) {
+    if Task.isCancelled { cancelWrites(on: loop) }
+    if failure == nil || !inFlight.isEmpty {
+      await suspendOnLoop(loop) { continuation in
+        self.waiters.append(continuation)
+      } onCancel: { [self] in
+        file.reactor.runOnLoopSoon { loop in self.cancelWrites(on: loop) }
+      }
+    }
+    if let failure, failure.kind == .cancelled { throw failure }
+  }
+
+  private func submit(_ write: Write, on loop: EventLoop) {
+    do throws(IOError) {
+      let fd = try file.liveDescriptor(for: .write)
+      try file.checkOffset(write.offset, for: .write)
+      try file.checkDirectIO(
+        UnsafeMutableRawBufferPointer(mutating: write.region), offset: write.offset, for: .write)
+      // SAFETY: the in-flight slot retains the memory's holder and the file
+      // until the write's final CQE; the writer gives the holder to no one.
+      guard
+        let userData = loop.start(
+          .write(fd: fd, buffer: write.region, offset: write.offset), handler: self,
+          retaining: (write.holder, file))
+      else { throw IOError(.reactorShutDown, operation: .write, path: file.path) }
+      inFlight[userData] = write
+    } catch {
+      failure = failure ?? error
+    }
+  }
+
+  /// Loop thread: a write's CQE.
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    guard isFinal, let write = inFlight.removeValue(forKey: completion.userData) else { return }
+    let outcome = OperationOutcome(
+      result: completion.result, flags: completion.flags, cancellation: cancellation)
+    do throws(IOError) {
+      let count = Int(try outcome.value(.write, path: file.path))
+      written += UInt64(count)
+      if count < write.region.count, failure == nil {
+        guard count > 0 else {
+          throw IOError(.system(.ioError), operation: .write, path: file.path)
+        }
+        // A short write: write the rest, right where it belongs.
+        submit(
+          Write(
+            holder: write.holder,
+            region: UnsafeRawBufferPointer(rebasing: write.region[count...]),
+            offset: write.offset.map { $0 + UInt64(count) }),
+          on: file.reactor.loop)
+      } else if let storage = write.holder as? ChunkStorage {
+        buffers.recycle(storage)
+      }
+    } catch {
+      failure = failure ?? error
+    }
+    let ready = waiters
+    waiters.removeAll()
+    for waiter in ready { waiter.resume() }
+  }
+
+  /// Cancels every write in flight; the writer fails with `cancelled`.
+  private func cancelWrites(on loop: EventLoop) {
+    guard loop.ownsLoopState else { return }
+    if failure == nil { failure = IOError(.cancelled, operation: .write, path: file.path) }
+    for userData in inFlight.keys { loop.requestCancel(userData, reason: .task) }
+    if inFlight.isEmpty {
+      let ready = waiters
+      waiters.removeAll()
+      for waiter in ready { waiter.resume() }
+    }
+  }
+}
+
+extension File {
+  /// A ``FileWriter`` that writes from `offset` (`nil`: at the file
+  /// position, one write at a time) with up to `maxInFlight` writes in
+  /// flight, copying bytes given as collections into buffers of
+  /// `bufferSize` bytes.
+  public func writer(
+    startingAt offset: UInt64? = 0, maxInFlight: Int = 4, bufferSize: Int = 1 << 20
+  ) -> FileWriter {
+    FileWriter(file: self, startingAt: offset, maxInFlight: maxInFlight, bufferSize: bufferSize)
+  }
+}

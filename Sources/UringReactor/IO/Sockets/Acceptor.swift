@@ -1,0 +1,202 @@
+import Glibc
+import SystemPackage
+import Uring
+
+/// One multishot accept (`IORING_OP_ACCEPT` with `IORING_ACCEPT_MULTISHOT`)
+/// on a listening socket, and the connections it accepted that the consumer
+/// has not taken yet.
+///
+/// Loop-confined (it is the operation's `CompletionHandler`); its state
+/// skips Swift's dynamic exclusivity checks (`@exclusivity(unchecked)`). The in-flight
+/// slot retains it and the listening socket (rule 1).
+///
+/// - Each CQE with `IORING_CQE_F_MORE` carries one accepted descriptor. A
+///   final CQE without an error (the kernel ended the multishot) re-arms it;
+///   `ECONNABORTED` too. Other errors (`EMFILE`...) are thrown once by the
+///   consumer's next call, which re-arms (no busy loop: only the consumer
+///   retries).
+/// - Backpressure: at `maximumPending` queued connections the multishot is
+///   cancelled; the kernel's listen backlog holds the rest. It is re-armed
+///   when the consumer has taken half.
+/// - Rule 4: once terminated (iteration ended, listener closed, reactor shut
+///   down), queued descriptors and descriptors in late CQEs are closed.
+final class Acceptor: CompletionHandler, @unchecked Sendable {
+  private let listener: SocketHandle
+  private let maximumPending: Int
+  @exclusivity(unchecked) private var armed: UInt64?
+  @exclusivity(unchecked) private var pausing = false
+  @exclusivity(unchecked) private var queue: [CInt] = []
+  @exclusivity(unchecked) private var queueHead = 0
+  @exclusivity(unchecked) private var pendingError: IOError?
+  @exclusivity(unchecked) private var waiter: UnsafeContinuation<Result<CInt?, IOError>, Never>?
+  @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
+  @exclusivity(unchecked) private var terminated = false
+  @exclusivity(unchecked) private var registered = false
+
+  init(listener: SocketHandle, maximumPending: Int) {
+    self.listener = listener
+    self.maximumPending = max(1, maximumPending)
+  }
+
+  deinit {
+    // Safety net: nothing can take these any more.
+    for fd in queue[queueHead...] { Glibc.close(fd) }
+  }
+
+  private var queuedCount: Int { queue.count - queueHead }
+
+  /// The next accepted descriptor, `nil` once terminated. Loop thread.
+  func next(_ loop: EventLoop) async throws(IOError) -> CInt? {
+    if !registered, !terminated {
+      registered = true
+      listener.acceptors.append(self)
+    }
+    if let fd = popQueued() {
+      resumeIfCaughtUp(loop)
+      return fd
+    }
+    if let error = pendingError {
+      pendingError = nil
+      throw error
+    }
+    if terminated { return nil }
+    guard waiter == nil else {
+      throw IOError(.system(.resourceBusy), operation: .accept, address: listener.peer)
+    }
+    guard loop.ownsLoopState, loop.lifecycle == .running else {
+      terminate(loop: loop.ownsLoopState ? loop : nil)
+      throw IOError(.reactorShutDown, operation: .accept, address: listener.peer)
+    }
+    if armed == nil, !pausing { arm(loop) }
+    if terminated {
+      throw IOError(.reactorShutDown, operation: .accept, address: listener.peer)
+    }
+    waiterGeneration &+= 1
+    let generation = waiterGeneration
+    let reactor = listener.reactor
+    let result = await loop.suspend {
+      (continuation: UnsafeContinuation<Result<CInt?, IOError>, Never>) in
+      if Task.isCancelled {
+        continuation.resume(returning: .failure(self.error(.cancelled)))
+        return
+      }
+      self.waiter = continuation
+    } onCancel: {
+      reactor.runOnLoop { _ in self.cancelWaiter(generation) }
+    }
+    return try result.get()
+  }
+
+  private func error(_ kind: IOError.Kind) -> IOError {
+    IOError(kind, operation: .accept, address: listener.peer)
+  }
+
+  private func cancelWaiter(_ generation: UInt64) {
+    guard generation == waiterGeneration, let waiter else { return }
+    self.waiter = nil
+    waiter.resume(returning: .failure(error(.cancelled)))
+  }
+
+  private func popQueued() -> CInt? {
+    guard queueHead < queue.count else { return nil }
+    let fd = queue[queueHead]
+    queueHead += 1
+    if queueHead == queue.count {
+      queue.removeAll(keepingCapacity: true)
+      queueHead = 0
+    }
+    return fd
+  }
+
+  private func arm(_ loop: EventLoop) {
+    guard let fd = listener.descriptor else {
+      terminate(loop: loop)
+      return
+    }
+    armed = loop.start(
+      .accept(
+        fd: fd, address: nil, length: nil, flags: CInt(SOCK_CLOEXEC.rawValue), multishot: true),
+      handler: self, retaining: (listener, nil))
+    if armed == nil {
+      pendingError = error(.reactorShutDown)
+      terminate(loop: loop)
+    }
+  }
+
+  private func resumeIfCaughtUp(_ loop: EventLoop) {
+    guard armed == nil, !pausing, !terminated, queuedCount <= maximumPending / 2,
+      loop.ownsLoopState, loop.lifecycle == .running
+    else { return }
+    arm(loop)
+  }
+
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    let result = completion.result
+    if result >= 0 {
+      if terminated {
+        Glibc.close(result)  // Rule 4: nobody will take it.
+      } else if let waiter {
+        self.waiter = nil
+        waiter.resume(returning: .success(result))
+      } else {
+        queue.append(result)
+      }
+    }
+    if !isFinal {
+      if queuedCount >= maximumPending, !pausing, let armed {
+        pausing = true
+        listener.loop.cancelOnLoop(armed, reason: .task)
+      }
+      return
+    }
+    armed = nil
+    let wasPausing = pausing
+    pausing = false
+    guard !terminated else { return }
+    let loop = listener.loop
+    if result >= 0 || result == -ECONNABORTED
+      || (result == -ECANCELED && wasPausing && cancellation != .shutdown)
+    {
+      if waiter != nil || queuedCount <= maximumPending / 2 {
+        if loop.ownsLoopState { arm(loop) } else { terminate(loop: nil) }
+      }
+    } else if (result == -ECANCELED || result == -EINTR) && cancellation == .shutdown {
+      pendingError = error(.reactorShutDown)
+      terminate(loop: loop)
+    } else if result == -ECANCELED || result == -EINTR {
+      pendingError = error(.cancelled)
+      fail()
+    } else {
+      pendingError = error(.system(Errno(rawValue: -result)))
+      fail()
+    }
+  }
+
+  /// Hands a pending error to a waiting consumer.
+  private func fail() {
+    guard let waiter, let error = pendingError else { return }
+    self.waiter = nil
+    pendingError = nil
+    waiter.resume(returning: .failure(error))
+  }
+
+  /// Ends this accept: cancels the multishot, closes every queued
+  /// descriptor (rule 4), resumes a waiting consumer with the pending error
+  /// or `nil`. Loop thread (`loop` is `nil` after the reactor terminated).
+  func terminate(loop: EventLoop?) {
+    guard !terminated else { return }
+    terminated = true
+    if let loop, let armed { loop.cancelOnLoop(armed, reason: .task) }
+    while let fd = popQueued() { Glibc.close(fd) }
+    listener.acceptors.removeAll { $0 === self }
+    if let waiter {
+      self.waiter = nil
+      if let error = pendingError {
+        pendingError = nil
+        waiter.resume(returning: .failure(error))
+      } else {
+        waiter.resume(returning: .success(nil))
+      }
+    }
+  }
+}

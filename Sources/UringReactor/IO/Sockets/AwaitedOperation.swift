@@ -1,0 +1,83 @@
+import CLibUring
+import Glibc
+import Uring
+
+/// A handler-driven operation (`loop.start`) that one task awaits: used where
+/// `perform` cannot go, for an operation with more than one CQE (zero-copy
+/// send: the result, then the notification) or linked to another submission
+/// (connect + `IORING_OP_LINK_TIMEOUT`).
+///
+/// Loop-confined. The task resumes on the operation's final CQE only, when
+/// its slot (and the memory it retains) is released (rules 1 and 2).
+final class AwaitedOperation: CompletionHandler, @unchecked Sendable {
+  enum Mode {
+    /// One CQE.
+    case single
+    /// `IORING_OP_SEND_ZC`: the first CQE carries the byte count (with
+    /// `IORING_CQE_F_MORE` when a notification follows); the notification
+    /// (`IORING_CQE_F_NOTIF`) is the final one, once the kernel no longer
+    /// reads the memory. A failed send may have no notification.
+    case zeroCopySend
+  }
+
+  private let mode: Mode
+  var continuation: UnsafeContinuation<OperationOutcome, Never>?
+  private var firstResult: Int32?
+  /// Zero-copy send: the kernel copied the bytes after all
+  /// (`IORING_NOTIF_USAGE_ZC_COPIED`, e.g. on loopback).
+  private(set) var kernelCopied = false
+
+  init(_ mode: Mode) { self.mode = mode }
+
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    var result = completion.result
+    if mode == .zeroCopySend {
+      if completion.isNotification {
+        kernelCopied = UInt32(bitPattern: completion.result) & IORING_NOTIF_USAGE_ZC_COPIED != 0
+        result = firstResult ?? 0
+      } else {
+        firstResult = completion.result
+      }
+    }
+    guard isFinal, let continuation else { return }
+    self.continuation = nil
+    continuation.resume(
+      returning: OperationOutcome(
+        result: result, flags: completion.flags, cancellation: cancellation))
+  }
+}
+
+extension EventLoop {
+  /// Starts an operation with `start` (which returns the `user_data` of the
+  /// submission to cancel, or `nil` if the loop refused it) and suspends
+  /// until `operation`'s final CQE. Loop thread.
+  ///
+  /// Cancellation: the task's cancellation submits `IORING_OP_ASYNC_CANCEL`
+  /// through the loop (or, before the start, keeps it from starting); the
+  /// task still resumes only on the final CQE (rule 3).
+  nonisolated(nonsending) func awaitStarted(
+    _ operation: AwaitedOperation,
+    start: @escaping (EventLoop) -> UInt64?
+  ) async -> OperationOutcome {
+    let token = CancellationToken(loop: self)
+    // SAFETY: `start` runs on this (the loop) thread, synchronously, inside
+    // `register`, before `suspend` returns.
+    let start = SameThread(start)
+    return await suspend { (continuation: UnsafeContinuation<OperationOutcome, Never>) in
+      if token.isCancelledBeforeStart || Task.isCancelled {
+        continuation.resume(
+          returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task))
+        return
+      }
+      guard self.lifecycle == .running, let userData = start.value(self) else {
+        continuation.resume(
+          returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown))
+        return
+      }
+      operation.continuation = continuation
+      token.started(userData, on: self)
+    } onCancel: {
+      token.cancel()
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import Glibc
+import Uring
+
+extension SocketStream {
+  /// Sends the buffer's filled bytes (`0..<buffer.count`) with one
+  /// `IORING_OP_SEND` (`MSG_NOSIGNAL`); returns how many were sent, which may
+  /// be fewer. User writes to the buffer are refused until the CQE.
+  ///
+  /// - Throws: ``IOError``: `EPIPE` (``IOError/isBrokenPipe``) or
+  ///   `ECONNRESET` when the peer is gone.
+  nonisolated(nonsending) public func write(from buffer: SharedBuffer) async throws(IOError) -> Int
+  {
+    let handle = self.handle
+    return try await handle.onLoop { loop throws(IOError) in
+      try await lend(buffer, handle) { () async throws(IOError) -> Int in
+        let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+        return try await loop.send(region, once: true, retaining: buffer, handle: handle)
+      }
+    }
+  }
+
+  /// Sends all the buffer's filled bytes, with as many `IORING_OP_SEND`s as
+  /// it takes.
+  ///
+  /// Cancellation: stops after the send in flight (whose CQE it awaits);
+  /// some bytes may have been sent.
+  nonisolated(nonsending) public func writeAll(from buffer: SharedBuffer) async throws(IOError) {
+    let handle = self.handle
+    try await handle.onLoop { loop throws(IOError) in
+      _ = try await lend(buffer, handle) { () async throws(IOError) -> Int in
+        let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+        return try await loop.send(region, once: false, retaining: buffer, handle: handle)
+      }
+    }
+  }
+
+  /// Sends the buffer's filled bytes with one `IORING_OP_SEND` and hands the
+  /// buffer back, with the bytes sent (possibly fewer) or the error, after
+  /// the CQE.
+  nonisolated(nonsending) public func write(from buffer: consuming OwnedBuffer) async -> IOResult<
+    OwnedBuffer
+  > {
+    await send(buffer, once: true)
+  }
+
+  /// Sends all the buffer's filled bytes and hands the buffer back, with the
+  /// byte count or the error, after the last CQE.
+  nonisolated(nonsending) public func writeAll(from buffer: consuming OwnedBuffer) async
+    -> IOResult<OwnedBuffer>
+  {
+    await send(buffer, once: false)
+  }
+
+  /// Sends received bytes, straight from the provided buffer they were
+  /// received into (an echo copies nothing), then gives the buffer back to
+  /// the ring, once the kernel has read it.
+  nonisolated(nonsending) public func writeAll(_ bytes: consuming ReceivedBytes)
+    async throws(IOError)
+  {
+    let (pool, chunk) = bytes.take()
+    let handle = self.handle
+    try await handle.onLoop { loop throws(IOError) in
+      // The buffer stays out of the ring until the last send's CQE.
+      defer { pool.release(chunk.id) }
+      _ = try await loop.send(
+        pool.bytes(chunk.id, count: chunk.count), once: false, retaining: pool, handle: handle)
+    }
+  }
+
+  /// Copies `bytes` into memory the reactor owns and sends them all. For
+  /// bytes already in a ``SharedBuffer``, ``OwnedBuffer`` or
+  /// ``ReceivedBytes``, use the variants that send them in place.
+  nonisolated(nonsending) public func writeAll(copying bytes: some Collection<UInt8>)
+    async throws(IOError)
+  {
+    let storage = OwnedBufferStorage(capacity: bytes.count)
+    // SAFETY: fresh storage, not shared with anyone yet.
+    storage.region.copyBytes(from: bytes)
+    let handle = self.handle
+    try await handle.onLoop { loop throws(IOError) in
+      _ = try await loop.send(
+        UnsafeRawBufferPointer(storage.region), once: false, retaining: storage, handle: handle)
+    }
+  }
+
+  nonisolated(nonsending) private func send(_ buffer: consuming OwnedBuffer, once: Bool) async
+    -> IOResult<OwnedBuffer>
+  {
+    let storage = buffer.storage
+    let count = buffer.count
+    let handle = self.handle
+    let result = await handle.onLoop { loop throws(Never) -> Result<Int, IOError> in
+      do throws(IOError) {
+        // SAFETY: the kernel reads `storage` until the final CQE; the slot
+        // retains it, and the consumed buffer keeps users out.
+        let region = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+        return .success(try await loop.send(region, once: once, retaining: storage, handle: handle))
+      } catch {
+        return .failure(error)
+      }
+    }
+    return IOResult(buffer: buffer, result: result)
+  }
+}
+
+/// Lends `buffer` for the kernel to read during `body`.
+nonisolated(nonsending) private func lend(
+  _ buffer: SharedBuffer, _ handle: SocketHandle,
+  _ body: () async throws(IOError) -> Int
+) async throws(IOError) -> Int {
+  do throws(MemoryAccessError) {
+    try buffer.beginKernelAccess(.read)
+  } catch {
+    throw IOError(.memoryBusy(error), operation: .send, address: handle.peer)
+  }
+  defer { buffer.endKernelAccess(.read) }
+  return try await body()
+}
+
+extension EventLoop {
+  /// Sends `region` (`IORING_OP_SEND`, `MSG_NOSIGNAL`): once, or until every
+  /// byte is sent. `memory` (which owns `region`) and the socket are
+  /// retained by each send's slot. Returns the bytes sent. Loop thread.
+  nonisolated(nonsending) func send(
+    _ region: UnsafeRawBufferPointer, once: Bool, retaining memory: AnyObject,
+    handle: SocketHandle
+  ) async throws(IOError) -> Int {
+    var sent = 0
+    var mayBlock = false
+    repeat {
+      let fd = try handle.liveDescriptor(for: .send)
+      let rest = UnsafeRawBufferPointer(rebasing: region[sent...])
+      let outcome: OperationOutcome
+      if mayBlock {
+        outcome = await perform(
+          .send(fd: fd, buffer: rest, flags: noSignal), retaining: (memory, handle))
+      } else {
+        // First try without waiting (`MSG_DONTWAIT`: the kernel answers at
+        // submission, `EAGAIN` if the socket's send buffer is full). Such a
+        // send completes within the loop iteration, so, like a nop, it needs
+        // no cancellation handler: registering one costs two runtime locks.
+        outcome = await perform(
+          .send(fd: fd, buffer: rest, flags: noSignal | dontWait), retaining: (memory, handle),
+          cancellable: false)
+        if outcome.result == -EAGAIN || outcome.result == -EWOULDBLOCK {
+          mayBlock = true
+          continue
+        }
+      }
+      let count = Int(try outcome.value(.send, address: handle.peer))
+      // A stream send of a non-empty region never sends 0 bytes; if the
+      // kernel ever said so, retrying would never end.
+      if count == 0 && sent < region.count {
+        throw IOError(.system(.brokenPipe), operation: .send, address: handle.peer)
+      }
+      sent += count
+    } while !once && sent < region.count
+    return sent
+  }
+}
+
+/// `MSG_NOSIGNAL`: a send to a vanished peer fails with `EPIPE` instead of
+/// raising `SIGPIPE`.
+let noSignal = CInt(MSG_NOSIGNAL)
+
+/// `MSG_DONTWAIT`: the send fails with `EAGAIN` rather than wait for room.
+let dontWait = CInt(MSG_DONTWAIT)

@@ -1,0 +1,261 @@
+import Glibc
+import SystemPackage
+import Uring
+
+/// A chunk the kernel received into a provided buffer: the buffer's id and
+/// how many bytes it holds.
+struct ReceivedChunk: Sendable {
+  var id: UInt16
+  var count: Int
+}
+
+/// The multishot receive of one stream socket (`IORING_OP_RECV` with
+/// `IORING_RECV_MULTISHOT` into a ``ProvidedBufferPool``), and the chunks it
+/// received that the consumer has not taken yet.
+///
+/// Loop-confined: every method runs on the loop thread (it is also the
+/// operation's `CompletionHandler`), so its state skips Swift's dynamic
+/// exclusivity checks (`@exclusivity(unchecked)`). The in-flight slot retains the receiver,
+/// the pool (the kernel writes its buffers) and the socket (rule 1).
+///
+/// - Armed lazily, on the first ``next(_:)``; re-armed when the kernel ends
+///   the multishot without an error.
+/// - Backpressure: more than `pool.maximumQueuedPerConnection` queued chunks
+///   cancel the multishot; it is re-armed once the consumer has taken half.
+/// - `ENOBUFS` (the pool is dry) parks the receiver with the pool until a
+///   buffer comes back.
+/// - End of stream and errors are delivered after the queued chunks.
+final class StreamReceiver: CompletionHandler, @unchecked Sendable {
+  enum Event: Sendable {
+    case chunk(ReceivedChunk)
+    case end
+    case failure(IOError)
+  }
+
+  let pool: ProvidedBufferPool
+  /// The socket; `nil` once terminated (breaks the socket → receiver cycle).
+  @exclusivity(unchecked) private var socket: SocketHandle?
+  @exclusivity(unchecked) private var armed: UInt64?
+  /// A cancellation of the multishot for backpressure is in flight.
+  @exclusivity(unchecked) private var pausing = false
+  @exclusivity(unchecked) private var waitingForBuffers = false
+  @exclusivity(unchecked) private var queue = ChunkQueue()
+  /// What follows the queued chunks: end of stream or an error.
+  @exclusivity(unchecked) private var end: Event?
+  @exclusivity(unchecked) private var waiter: UnsafeContinuation<Event, Never>?
+  @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
+  @exclusivity(unchecked) private var terminated = false
+
+  init(socket: SocketHandle, pool: ProvidedBufferPool) {
+    self.socket = socket
+    self.pool = pool
+  }
+
+  /// Whether a multishot is armed or chunks are queued (a single-shot read
+  /// would then see bytes out of order).
+  var isActive: Bool { armed != nil || !queue.isEmpty || waitingForBuffers }
+
+  /// The next chunk, `nil` at end of stream. Suspends until one arrives.
+  ///
+  /// Cancellation: the waiting task resumes with ``IOError/Kind/cancelled``;
+  /// the multishot stays armed and bytes that arrive meanwhile stay queued
+  /// for the next call (none is lost).
+  func next(_ loop: EventLoop) async throws(IOError) -> ReceivedChunk? {
+    let event = await nextEvent(loop)
+    switch event {
+    case .chunk(let chunk): return chunk
+    case .end: return nil
+    case .failure(let error): throw error
+    }
+  }
+
+  private func nextEvent(_ loop: EventLoop) async -> Event {
+    if let chunk = queue.popFirst() {
+      resumeIfCaughtUp(loop)
+      return .chunk(chunk)
+    }
+    if let end {
+      // An error is reported once; end of stream follows it.
+      if case .failure = end { self.end = .end }
+      return end
+    }
+    guard waiter == nil else {
+      return .failure(IOError(.system(.resourceBusy), operation: .recv, address: socket?.peer))
+    }
+    guard loop.ownsLoopState, loop.lifecycle == .running else {
+      return .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
+    }
+    if armed == nil, !pausing, !waitingForBuffers { arm(loop) }
+    if let event = takeImmediateEvent() { return event }
+    waiterGeneration &+= 1
+    let generation = waiterGeneration
+    let reactor = pool.reactor
+    return await loop.suspend { (continuation: UnsafeContinuation<Event, Never>) in
+      if Task.isCancelled {
+        continuation.resume(returning: .failure(self.cancelledError))
+        return
+      }
+      self.waiter = continuation
+    } onCancel: {
+      reactor.runOnLoop { _ in self.cancelWaiter(generation) }
+    }
+  }
+
+  /// After arming failed synchronously, the failure is already the end.
+  private func takeImmediateEvent() -> Event? {
+    guard queue.isEmpty, let end else { return nil }
+    if case .failure = end { self.end = .end }
+    return end
+  }
+
+  private var cancelledError: IOError {
+    IOError(.cancelled, operation: .recv, address: socket?.peer)
+  }
+
+  private func cancelWaiter(_ generation: UInt64) {
+    guard generation == waiterGeneration, let waiter else { return }
+    self.waiter = nil
+    waiter.resume(returning: .failure(cancelledError))
+  }
+
+  private func arm(_ loop: EventLoop) {
+    guard let socket, let fd = socket.descriptor else {
+      finish(with: .failure(IOError(.system(.badFileDescriptor), operation: .recv)))
+      return
+    }
+    armed = loop.start(
+      .receiveMultishot(fd: fd, group: pool.group, flags: 0), handler: self,
+      retaining: (pool, socket))
+    if armed == nil {
+      finish(with: .failure(IOError(.reactorShutDown, operation: .recv, address: socket.peer)))
+    }
+  }
+
+  /// Re-arms a paused receive once the consumer has taken half the queue.
+  private func resumeIfCaughtUp(_ loop: EventLoop) {
+    guard armed == nil, !pausing, !waitingForBuffers, end == nil, !terminated,
+      queue.count <= pool.maximumQueuedPerConnection / 2, loop.ownsLoopState
+    else { return }
+    arm(loop)
+  }
+
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    if let id = completion.bufferID {
+      pool.taken(id)
+      if completion.result > 0, !terminated {
+        deliver(.chunk(ReceivedChunk(id: id, count: Int(completion.result))))
+      } else {
+        pool.recycle(id)
+      }
+    }
+    if !isFinal {
+      if queue.count >= pool.maximumQueuedPerConnection, !pausing, let armed {
+        pausing = true
+        pool.loop.cancelOnLoop(armed, reason: .task)
+      }
+      return
+    }
+    armed = nil
+    let wasPausing = pausing
+    pausing = false
+    guard !terminated else { return }
+    let loop = pool.loop
+    let result = completion.result
+    if result > 0 || (result == -ECANCELED && wasPausing && cancellation != .shutdown) {
+      // Ended without an error, or paused: re-arm when the consumer wants more.
+      if waiter != nil || queue.count <= pool.maximumQueuedPerConnection / 2 {
+        if loop.ownsLoopState { arm(loop) }
+      }
+    } else if result == 0 {
+      finish(with: .end)
+    } else if result == -ENOBUFS {
+      waitingForBuffers = true
+      pool.waitForBuffers(self, loop: loop)
+    } else if result == -ECANCELED || result == -EINTR {
+      let kind: IOError.Kind = cancellation == .shutdown ? .reactorShutDown : .cancelled
+      finish(with: .failure(IOError(kind, operation: .recv, address: socket?.peer)))
+    } else {
+      let error = IOError(
+        .system(Errno(rawValue: -result)), operation: .recv, address: socket?.peer)
+      finish(with: .failure(error))
+    }
+  }
+
+  /// The pool has buffers again (called by the pool, loop thread).
+  func buffersAvailable(loop: EventLoop) {
+    waitingForBuffers = false
+    guard !terminated, end == nil, armed == nil, !pausing else { return }
+    arm(loop)
+  }
+
+  /// The pool can no longer re-arm this receiver: the reactor shuts down.
+  func poolUnavailable() {
+    waitingForBuffers = false
+    finish(with: .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer)))
+  }
+
+  /// The socket was closed: cancel the multishot, give every queued buffer
+  /// back, and fail a waiting consumer with `EBADF`. Late completions only
+  /// return their buffers.
+  func terminate(loop: EventLoop?) {
+    guard !terminated else { return }
+    terminated = true
+    if let loop {
+      if let armed { loop.cancelOnLoop(armed, reason: .task) }
+      if waitingForBuffers { pool.stopWaiting(self, loop: loop) }
+      while let chunk = queue.popFirst() { pool.recycle(chunk.id) }
+    }
+    waitingForBuffers = false
+    end = .failure(IOError(.system(.badFileDescriptor), operation: .recv, address: socket?.peer))
+    if let waiter {
+      self.waiter = nil
+      waiter.resume(returning: end!)
+    }
+    socket = nil
+  }
+
+  private func deliver(_ event: Event) {
+    if let waiter {
+      self.waiter = nil
+      waiter.resume(returning: event)
+    } else if case .chunk(let chunk) = event {
+      queue.append(chunk)
+    }
+  }
+
+  private func finish(with event: Event) {
+    if end == nil { end = event }
+    guard queue.isEmpty, let waiter else { return }
+    self.waiter = nil
+    let delivered = end!
+    if case .failure = delivered { end = .end }
+    waiter.resume(returning: delivered)
+  }
+}
+
+/// A FIFO of received chunks (a ring buffer that grows).
+struct ChunkQueue {
+  private var storage: [ReceivedChunk] = []
+  private var head = 0
+
+  var count: Int { storage.count - head }
+  var isEmpty: Bool { head == storage.count }
+
+  mutating func append(_ chunk: ReceivedChunk) {
+    storage.append(chunk)
+  }
+
+  mutating func popFirst() -> ReceivedChunk? {
+    guard head < storage.count else { return nil }
+    let chunk = storage[head]
+    head += 1
+    if head == storage.count {
+      storage.removeAll(keepingCapacity: true)
+      head = 0
+    } else if head >= 64, head * 2 >= storage.count {
+      storage.removeFirst(head)
+      head = 0
+    }
+    return chunk
+  }
+}

@@ -1,0 +1,173 @@
+import CLibUring
+import Dispatch
+import Glibc
+import Uring
+
+/// A delayed job scheduled from a thread other than the loop's.
+struct TimerRequest {
+  var job: UnownedJob
+  var deadline: Int64
+  var clock: TimerClock
+  /// Identity of the task that scheduled it (0: none).
+  var sleeper: UInt
+}
+
+extension EventLoop {
+  /// Schedules `job` to run at `deadline` on `clock` (nanoseconds since the
+  /// clock's epoch). Any thread. `sleeper` is the identity of the task
+  /// asking (0: none): if it is enqueued here again first, its sleep is over
+  /// and the job runs at once (see ``noteResumed(_:)``).
+  func schedule(_ job: UnownedJob, deadline: Int64, clock: TimerClock, sleeper: UInt) {
+    let request = TimerRequest(job: job, deadline: deadline, clock: clock, sleeper: sleeper)
+    if ownsLoopState {
+      schedule(request)
+      return
+    }
+    if case .closed = remote.push({ $0.timers.append(request) }) {
+      runAfterTerminationLater(request)
+    }
+  }
+
+  /// Loop thread: the job waits in its clock's heap, even if already due: the
+  /// loop moves due jobs to `ready` in deadline order before it submits
+  /// (``reconcileTimers()``), so jobs scheduled in one iteration run in
+  /// deadline order however long that iteration took.
+  func schedule(_ request: TimerRequest) {
+    statistics.delayedJobs += 1
+    if lifecycle.rawValue >= Lifecycle.closing.rawValue {
+      runAfterTerminationLater(request)
+      return
+    }
+    timers.insert(
+      request.job, deadline: request.deadline, clock: request.clock, sleeper: request.sleeper)
+  }
+
+  /// Called for every job enqueued while tasks sleep here: if `job` is a
+  /// sleeping task, its sleep was cancelled (see `TimerQueues.takeSleep`): the
+  /// runtime has resumed it already and its wake-up job only frees the
+  /// runtime's sleep state. It runs now, and the kernel timeout follows the
+  /// next deadline (or is removed): a cancelled sleep leaves nothing armed.
+  func noteResumed(_ job: UnownedJob) {
+    guard let entry = timers.takeSleep(TaskPreferenceCache.identity(job)) else { return }
+    statistics.sleepsCancelled += 1
+    ready.append(ReadyJob(job: entry.job, kind: .wake))
+  }
+
+  /// Runs a delayed job as the default executor would (on the generic
+  /// executor): a `Task.sleep` wake-up job is a new task with no executor
+  /// preference, which would otherwise hop to the global pool first.
+  func runWakeJob(_ job: UnownedJob) {
+    runningWithTaskExecutor = false
+    job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
+  }
+
+  /// Moves every job of `clock` whose deadline has passed to `ready`, in
+  /// deadline order (ties: scheduling order).
+  func expireTimers(_ clock: TimerClock) {
+    let now = clock.now
+    while let entry = timers.popDue(clock, now: now) {
+      statistics.timersFired += 1
+      ready.append(ReadyJob(job: entry.job, kind: .wake))
+    }
+  }
+
+  /// Makes each clock's armed kernel timeout match its earliest deadline:
+  /// arms one (`IORING_OP_TIMEOUT`, absolute), moves it (`IORING_TIMEOUT_UPDATE`)
+  /// or removes it (`IORING_OP_TIMEOUT_REMOVE`). At most one SQE per clock.
+  func reconcileTimers() {
+    timers.needsReconcile = false
+    for clock in TimerClock.allCases {
+      if let earliest = timers.earliest(clock), earliest <= clock.now { expireTimers(clock) }
+    }
+    timers.needsReconcile = false
+    guard lifecycle == .running else { return }
+    for clock in TimerClock.allCases {
+      let wanted = timers.earliest(clock)
+      let armed = timers.armed[clock.rawValue]
+      switch (wanted, armed) {
+      case (nil, nil):
+        break
+      case (nil, let armed?):
+        timers.armed[clock.rawValue] = nil
+        statistics.timeoutsRemoved += 1
+        submitInternal(.timeoutRemove(userData: armed.userData, flags: 0))
+      case (let deadline?, nil):
+        let spec = TimeoutSpec(nanoseconds: deadline)
+        guard
+          let userData = start(
+            .timeout(timespec: spec.pointer, count: 0, flags: clock.timeoutFlags),
+            handler: TimerExpiry(loop: self, clock: clock), retaining: (spec, nil))
+        else { return }
+        statistics.timeoutsArmed += 1
+        timers.armed[clock.rawValue] = TimerQueues.Armed(userData: userData, deadline: deadline)
+      case (let deadline?, let armed?):
+        guard deadline != armed.deadline else { break }
+        // The kernel copies the new timespec when it takes the update; the
+        // update's slot keeps it alive until its CQE all the same (rule 1).
+        let spec = TimeoutSpec(nanoseconds: deadline)
+        statistics.timeoutsUpdated += 1
+        timers.armed[clock.rawValue]!.deadline = deadline
+        submitInternal(
+          .timeoutUpdate(
+            userData: armed.userData, timespec: spec.pointer, flags: UInt32(IORING_TIMEOUT_ABS)),
+          retaining: (spec, nil))
+      }
+    }
+  }
+
+  /// The armed timeout of `clock` (`userData`) completed: fired (`-ETIME`),
+  /// removed (`-ECANCELED`) or cancelled at shutdown.
+  func timeoutCompleted(_ clock: TimerClock, userData: UInt64) {
+    if timers.armed[clock.rawValue]?.userData == userData {
+      timers.armed[clock.rawValue] = nil
+      timers.needsReconcile = true
+    }
+    expireTimers(clock)
+  }
+
+  /// At termination: the delayed jobs still waiting run on the fallback queue
+  /// at their deadline. None runs early, none is dropped.
+  func handOffTimers() {
+    for (clock, entry) in timers.removeAll() {
+      runAfterTerminationLater(
+        TimerRequest(job: entry.job, deadline: entry.deadline, clock: clock, sleeper: 0))
+    }
+  }
+
+  /// Runs a delayed job on the fallback queue at its deadline (`asyncAfter`).
+  func runAfterTerminationLater(_ request: TimerRequest) {
+    runAfterTerminationLater(request.job, deadline: request.deadline, clock: request.clock)
+  }
+
+  private func runAfterTerminationLater(_ job: UnownedJob, deadline: Int64, clock: TimerClock) {
+    let remaining = max(0, deadline - clock.now)
+    EventLoop.fallbackQueue.asyncAfter(
+      deadline: .now() + .nanoseconds(Int(clamping: remaining))
+    ) { [self] in
+      // The fallback's clock (CLOCK_MONOTONIC) may run behind the deadline's
+      // (CLOCK_BOOTTIME after a suspend): never early.
+      if deadline > clock.now {
+        runAfterTerminationLater(job, deadline: deadline, clock: clock)
+      } else {
+        runAfterTermination(ReadyJob(job: job, kind: .wake))
+      }
+    }
+  }
+}
+
+/// Receives the CQE of a clock's armed `IORING_OP_TIMEOUT`.
+final class TimerExpiry: CompletionHandler {
+  // SAFETY: the loop owns its in-flight table, which owns this handler.
+  private unowned(unsafe) let loop: EventLoop
+  private let clock: TimerClock
+
+  init(loop: EventLoop, clock: TimerClock) {
+    self.loop = loop
+    self.clock = clock
+  }
+
+  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
+    guard isFinal else { return }
+    loop.timeoutCompleted(clock, userData: completion.userData)
+  }
+}

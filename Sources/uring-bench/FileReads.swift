@@ -1,0 +1,419 @@
+import Dispatch
+import Glibc
+import Synchronization
+import SystemPackage
+import UringReactor
+
+/// `file-random-4k-qd1`, `-qd32`, `-qd128`: 4 KiB reads at random 4 KiB-aligned
+/// offsets of a page-cached file (1 GiB; 64 MiB with `--quick`), `queueDepth`
+/// reads in flight; `file-sequential-1m`: the same file read front to back in
+/// 1 MiB reads (wrapping around), rate in MiB/s (one operation = 1 MiB).
+///
+/// The file is created once under `$TMPDIR` (default `/var/tmp`) and kept;
+/// before every run, pages the page cache lost (it can be dropped from
+/// outside here) are read back in, untimed (`mincore`).
+struct FileReads: Workload {
+  enum Pattern: Sendable {
+    case random(queueDepth: Int)
+    case sequential
+  }
+
+  let pattern: Pattern
+
+  var id: String {
+    switch pattern {
+    case .random(let depth): "file-random-4k-qd\(depth)"
+    case .sequential: "file-sequential-1m"
+    }
+  }
+  var unit: String { isSequential ? "MiB/s" : "reads/s" }
+  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.cLiburing] }
+  var summary: String {
+    switch pattern {
+    case .random(let depth):
+      "4 KiB reads at random offsets of a page-cached file, \(depth) in flight"
+    case .sequential:
+      "1 MiB sequential reads of a page-cached file (one op = 1 MiB)"
+    }
+  }
+  var initialOperations: Int { isSequential ? 64 : 4_096 }
+  var granularity: Int { depth }
+
+  private var isSequential: Bool {
+    if case .sequential = pattern { return true }
+    return false
+  }
+  /// Reads in flight (the reactor's read-ahead for the sequential stream).
+  private var depth: Int {
+    switch pattern {
+    case .random(let depth): depth
+    case .sequential: 2
+    }
+  }
+  private var blockSize: Int { isSequential ? 1 << 20 : 4096 }
+
+  func footnote(for system: BenchSystem) -> String {
+    let reads = isSequential ? "1 MiB reads" : "4 KiB reads"
+    switch system {
+    case .reactor:
+      return isSequential
+        ? "`for try await chunk in file.chunks(chunkSize: 1 MiB, readAhead: 2)` in a task "
+          + "preferring the reactor (IORING_OP_READ, buffers reused)"
+        : "\(depth) task(s) (addTask(executorPreference: reactor)), each awaiting "
+          + "`file.read(into: OwnedBuffer, at:)` (IORING_OP_READ) into its own buffer, "
+          + "moved in and back each read"
+    case .defaultExecutor:
+      return "\(depth) task(s) on the default executor, each a loop of blocking pread(2) \(reads)"
+    case .dispatch:
+      return "\(depth) task(s), each awaiting a continuation resumed by "
+        + "`DispatchQueue.global().async { pread(2) }` per read"
+    case .cLiburing:
+      return "C loop over liburing, \(reads), \(depth) in flight "
+        + (isSequential ? "(cb_sequential_reads)" : "(cb_random_reads)")
+    }
+  }
+
+  func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
+    -> Sample
+  {
+    let file = try BenchFile.shared()
+    file.warm()
+    let perLane = max(1, operations / depth)
+    let expected = perLane * depth
+    let sample: Sample
+    switch system {
+    case .reactor:
+      sample =
+        try await isSequential
+        ? sequentialOnReactor(file, reactor: reactor, operations: expected)
+        : randomOnReactor(file, reactor: reactor, perLane: perLane)
+    case .defaultExecutor:
+      sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
+        try file.blockingRead(lane: lane, step: step, size: blockSize)
+      }
+    case .dispatch where ProcessInfoLite.environment("URING_BENCH_FILE_DISPATCH") == "io":
+      sample = try await dispatchIO(file, perLane: perLane)
+    case .dispatch:
+      let size = blockSize
+      sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
+        let outcome = await withUnsafeContinuation {
+          (continuation: UnsafeContinuation<Result<Void, BenchError>, Never>) in
+          DispatchQueue.global().async {
+            do throws(BenchError) {
+              try file.blockingRead(lane: lane, step: step, size: size)
+              continuation.resume(returning: .success(()))
+            } catch {
+              continuation.resume(returning: .failure(error))
+            }
+          }
+        }
+        try outcome.get()
+      }
+    case .cLiburing:
+      let run =
+        try isSequential
+        ? CLiburing.sequentialReads(
+          fd: file.descriptor, fileSize: file.size, queueDepth: depth, operations: expected)
+        : CLiburing.randomReads(
+          fd: file.descriptor, fileSize: file.size, queueDepth: depth, operations: expected)
+      sample = run.sample
+    }
+    guard sample.operations == expected else {
+      throw BenchError(
+        "\(id) \(system.id): expected \(expected) reads, counted \(sample.operations)")
+    }
+    return sample
+  }
+
+  /// `depth` tasks on the default executor, each doing `perLane` reads.
+  @concurrent
+  private func lanes(
+    perLane: Int, _ read: @escaping @Sendable (Int, Int) async throws(BenchError) -> Void
+  ) async throws(BenchError) -> Sample {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let results = await withTaskGroup(of: Result<Int, BenchError>.self) { group in
+      for lane in 0..<depth {
+        group.addTask {
+          for step in 0..<perLane {
+            do throws(BenchError) { try await read(lane, step) } catch { return .failure(error) }
+          }
+          return .success(perLane)
+        }
+      }
+      var all: [Result<Int, BenchError>] = []
+      for await result in group { all.append(result) }
+      return all
+    }
+    let elapsed = start.duration(to: clock.now)
+    var total = 0
+    for result in results { total += try result.get() }
+    return Sample(operations: total, elapsed: elapsed)
+  }
+
+  /// A profiling alternative for the dispatch system
+  /// (`URING_BENCH_FILE_DISPATCH=io`): a `DispatchIO` random-access channel,
+  /// each lane awaiting `channel.read(offset:length:queue:)` per read.
+  private func dispatchIO(_ file: BenchFile, perLane: Int) async throws(BenchError) -> Sample {
+    let queue = DispatchQueue(label: "file-reads.io", attributes: .concurrent)
+    let channel = DispatchIO(
+      type: .random, fileDescriptor: file.descriptor, queue: queue, cleanupHandler: { _ in })
+    channel.setLimit(lowWater: blockSize)
+    let size = blockSize
+    let sequential = isSequential
+    defer { channel.close(flags: []) }
+    return try await lanes(perLane: perLane) { lane, step throws(BenchError) in
+      var random = BenchFile.Random(lane: lane, step: step)
+      let offset =
+        sequential
+        ? (step % (file.size / size)) * size : random.offset(blocks: file.size / size) * size
+      let count = await withUnsafeContinuation { (continuation: UnsafeContinuation<Int, Never>) in
+        let received = ByteCount()
+        channel.read(offset: off_t(offset), length: size, queue: queue) { done, data, error in
+          let total = received.add(data?.count ?? 0)
+          if done { continuation.resume(returning: error == 0 ? total : -1) }
+        }
+      }
+      guard count == size else { throw BenchError("DispatchIO read returned \(count)") }
+    }
+  }
+
+  private func randomOnReactor(_ benchFile: BenchFile, reactor: Reactor, perLane: Int)
+    async throws(BenchError) -> Sample
+  {
+    let depth = self.depth
+    // A profiling knob: URING_BENCH_FILE_VARIANT=shared (SharedBuffer reads)
+    // or nop (no I/O: the reactor's own share of a read's cost).
+    let variant = ProcessInfoLite.environment("URING_BENCH_FILE_VARIANT") ?? ""
+    let outcome = await Task(executorPreference: reactor) {
+      () async -> Result<Sample, BenchError> in
+      let file: File
+      do {
+        file = try await File.open(benchFile.path, .readOnly, on: reactor)
+      } catch {
+        return .failure(BenchError("file-random reactor: open failed: \(error)"))
+      }
+      let clock = ContinuousClock()
+      let start = clock.now
+      let total = await withTaskGroup(of: Int.self) { group in
+        for lane in 0..<depth {
+          group.addTask(executorPreference: reactor) {
+            var random = BenchFile.Random(lane: lane)
+            let blocks = benchFile.size / 4096
+            var done = 0
+            switch variant {
+            case "owned", "":
+              var buffer = OwnedBuffer(capacity: 4096)
+              for _ in 0..<perLane {
+                let offset = UInt64(random.offset(blocks: blocks) * 4096)
+                let result = await file.read(into: buffer, at: offset)
+                let count = result.bytesTransferred
+                buffer = result.buffer
+                guard count == 4096 else { return done }
+                done += 1
+              }
+            case "nop":
+              for _ in 0..<perLane {
+                guard (try? await reactor.nop()) != nil else { return done }
+                done += 1
+              }
+            default:  // "shared"
+              let buffer = SharedBuffer(capacity: 4096)
+              for _ in 0..<perLane {
+                let offset = UInt64(random.offset(blocks: blocks) * 4096)
+                guard (try? await file.read(into: buffer, at: offset)) == 4096 else {
+                  return done
+                }
+                done += 1
+              }
+            }
+            return done
+          }
+        }
+        var total = 0
+        for await done in group { total += done }
+        return total
+      }
+      let elapsed = start.duration(to: clock.now)
+      try? await file.close()
+      return .success(Sample(operations: total, elapsed: elapsed))
+    }.value
+    return try outcome.get()
+  }
+
+  private func sequentialOnReactor(_ benchFile: BenchFile, reactor: Reactor, operations: Int)
+    async throws(BenchError) -> Sample
+  {
+    let depth = self.depth
+    let outcome = await Task(executorPreference: reactor) {
+      () async -> Result<Sample, BenchError> in
+      do {
+        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var done = 0
+        passes: while true {
+          for try await chunk in file.chunks(chunkSize: 1 << 20, readAhead: depth) {
+            guard chunk.count == 1 << 20 else { continue }
+            done += 1
+            if done == operations { break passes }
+          }
+        }
+        let elapsed = start.duration(to: clock.now)
+        try await file.close()
+        return .success(Sample(operations: done, elapsed: elapsed))
+      } catch {
+        return .failure(BenchError("file-sequential-1m reactor: \(error)"))
+      }
+    }.value
+    return try outcome.get()
+  }
+}
+
+/// The file the read workloads share, created once and kept between runs.
+final class BenchFile: Sendable {
+  let path: FilePath
+  let size: Int
+  let descriptor: Int32
+
+  /// Made once (Swift initialises a static `let` exactly once, thread-safely).
+  private static let instance = Result { () throws(BenchError) -> BenchFile in
+    try BenchFile(size: CommandLine.arguments.contains("--quick") ? 64 << 20 : 1 << 30)
+  }
+
+  /// 1 GiB, or 64 MiB when uring-bench runs with `--quick`.
+  static func shared() throws(BenchError) -> BenchFile {
+    try instance.get()
+  }
+
+  private init(size: Int) throws(BenchError) {
+    let directory = ProcessInfoLite.environment("TMPDIR") ?? "/var/tmp"
+    path = FilePath(directory).appending("uring-bench-reads-\(size >> 20)m.dat")
+    self.size = size
+    var info = stat()
+    if stat(path.string, &info) != 0 || Int(info.st_size) != size {
+      try Self.create(path, size: size)
+    }
+    descriptor = open(path.string, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+
+  private static func create(_ path: FilePath, size: Int) throws(BenchError) {
+    Log.progress("[setup] writing \(size >> 20) MiB to \(path) (once) ... ")
+    let temporary = path.string + ".partial"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw BenchError("cannot create \(temporary): \(errno)") }
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    var random = Random(lane: 99)
+    var written = 0
+    while written < size {
+      chunk.withUnsafeMutableBytes { bytes in
+        for index in stride(from: 0, to: bytes.count, by: 8) {
+          bytes.storeBytes(of: random.next(), toByteOffset: index, as: UInt64.self)
+        }
+      }
+      let count = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(written)) }
+      guard count > 0 else {
+        close(fd)
+        throw BenchError("cannot write \(temporary): \(errno)")
+      }
+      written += count
+    }
+    fsync(fd)
+    close(fd)
+    guard rename(temporary, path.string) == 0 else { throw BenchError("rename failed: \(errno)") }
+    Log.progress("done\n")
+  }
+
+  /// Reads back, untimed, whatever the page cache lost (checked with mincore).
+  func warm() {
+    let pages = (size + 4095) / 4096
+    guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0),
+      mapping != MAP_FAILED
+    else { return }
+    defer { munmap(mapping, size) }
+    var resident = [UInt8](repeating: 0, count: pages)
+    guard mincore(mapping, size, &resident) == 0 else { return }
+    guard resident.contains(where: { $0 & 1 == 0 }) else { return }
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+    defer { buffer.deallocate() }
+    var offset = 0
+    while offset < size {
+      let count = pread(descriptor, buffer, 1 << 20, off_t(offset))
+      if count <= 0 { return }
+      offset += count
+    }
+  }
+
+  /// One blocking `pread` of `size` bytes for `lane`'s `step`-th read:
+  /// random for 4 KiB, sequential (wrapping) for larger reads.
+  func blockingRead(lane: Int, step: Int, size: Int) throws(BenchError) {
+    let offset: Int
+    if size == 4096 {
+      var random = Random(lane: lane, step: step)
+      offset = random.offset(blocks: self.size / 4096) * 4096
+    } else {
+      offset = (step % (self.size / size)) * size
+    }
+    let buffer = Self.buffers.buffer(size)
+    let count = pread(descriptor, buffer, size, off_t(offset))
+    guard count == size else { throw BenchError("pread returned \(count) at \(offset)") }
+  }
+
+  /// One read buffer per thread (reads go nowhere; only the copy counts).
+  private static let buffers = ThreadBuffers()
+
+  /// xorshift64, per lane.
+  struct Random {
+    private var state: UInt64
+    init(lane: Int, step: Int = 0) {
+      state = 0x9E37_79B9_7F4A_7C15 &* UInt64(lane + 1) &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9
+      if state == 0 { state = 1 }
+    }
+    mutating func next() -> UInt64 {
+      state ^= state << 13
+      state ^= state >> 7
+      state ^= state << 17
+      return state
+    }
+    mutating func offset(blocks: Int) -> Int { Int(next() % UInt64(blocks)) }
+  }
+}
+
+/// A read buffer per thread, for the blocking systems.
+final class ThreadBuffers: Sendable {
+  private let key: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+  }()
+
+  /// A 1 MiB page-aligned buffer of the calling thread (`size` <= 1 MiB).
+  func buffer(_ size: Int) -> UnsafeMutableRawPointer {
+    if let existing = pthread_getspecific(key) { return existing }
+    var pointer: UnsafeMutableRawPointer?
+    posix_memalign(&pointer, 4096, 1 << 20)
+    pthread_setspecific(key, pointer)
+    return pointer!
+  }
+}
+
+/// A byte count that one DispatchIO read's handler calls add to.
+final class ByteCount: Sendable {
+  // Ordering: relaxed is enough: the handler calls of one read are
+  // serialised by DispatchIO, and the total is read in the last of them.
+  private let value = Atomic<Int>(0)
+  func add(_ count: Int) -> Int {
+    value.add(count, ordering: .relaxed).newValue
+  }
+}
+
+/// `getenv` as a String.
+enum ProcessInfoLite {
+  static func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(cString: value)
+  }
+}

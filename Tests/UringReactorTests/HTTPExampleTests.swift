@@ -1,0 +1,53 @@
+import Glibc
+import Testing
+
+@testable import UringReactor
+
+/// The http-server example, driven by `wrk` (keep-alive, many requests per
+/// connection) and by a plain socket (pipelining, `Connection: close`).
+@Suite(.requiresUring, .serialized)
+struct HTTPExampleTests {
+  static let response =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"
+    + "Hello, world!\n"
+
+  @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: ["wrk"])))
+  func wrkGetsEveryResponseWithKeepAlive() throws {
+    let (server, address) = try startExampleServer("http-server", [])
+    // A bounded run: 8 connections for one second.
+    let wrk = try ChildProcess(
+      SocketExamples.tool("wrk")!,
+      ["-t", "1", "-c", "8", "-d", "1s", "http://127.0.0.1:\(address.port ?? 0)/"])
+    let report = String(decoding: wrk.readAll(), as: UTF8.self)
+    #expect(wrk.wait() == 0)
+    server.terminate()
+    #expect(server.wait() == nil, "stopped by SIGTERM, not crashed")
+    let requests = report.split(separator: "\n").first { $0.contains(" requests in ") }
+    let count = requests.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+    #expect(count > 8, "\(report)")
+    #expect(!report.contains("Non-2xx"), "\(report)")
+    #expect(!report.contains("Socket errors"), "\(report)")
+  }
+
+  @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: [])))
+  func pipelinedRequestsThenClose() throws {
+    let (server, address) = try startExampleServer("http-server", ["--connections", "1"])
+    let client = try RawSocket(connectingTo: address)
+    let get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    let post = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+    let close = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    try client.send(Array((get + post + close).utf8))
+    let answer = String(decoding: try client.receive(1 << 16), as: UTF8.self)
+    let closing = Self.response.replacingHeaderEnd(with: "Connection: close\r\n\r\n")
+    #expect(answer == Self.response + Self.response + closing)
+    #expect(server.wait() == 0)
+  }
+}
+
+extension String {
+  /// The response with `tail` in place of its blank line (an extra header).
+  func replacingHeaderEnd(with tail: String) -> String {
+    guard let range = firstRange(of: "\r\n\r\n") else { return self }
+    return String(self[..<range.lowerBound]) + "\r\n" + tail + String(self[range.upperBound...])
+  }
+}
