@@ -84,15 +84,17 @@ let package = Package(
     .executableTarget(
       name: "http-server", dependencies: ["UringReactor"], path: "Examples/http-server",
       swiftSettings: strictSwift),
+    // Helpers both test targets share: spawning the built examples and tools.
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSwift),
     .testTarget(
       name: "UringTests",
-      dependencies: ["Uring", "CLibUring"],
+      dependencies: ["Uring", "CLibUring", "TestSupport"],
       swiftSettings: testSwift
     ),
     .testTarget(
       name: "UringReactorTests",
       dependencies: [
-        "UringReactor", "Uring", "CLibUring", "CDeviceDouble",
+        "UringReactor", "Uring", "CLibUring", "CDeviceDouble", "TestSupport",
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: testSwift

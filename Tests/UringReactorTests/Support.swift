@@ -60,22 +60,3 @@ final class Tally: Sendable {
   func add(_ index: Int) { counts.withLock { $0[index] += 1 } }
   func snapshot() -> [Int] { counts.withLock { $0 } }
 }
-
-/// This process's environment as it started (`environ` itself cannot be read
-/// in Swift 6 mode), for child processes: a nil `envp` would give them none,
-/// and sanitizer options must reach them.
-func inheritedEnvironment() -> [UnsafeMutablePointer<CChar>?] {
-  guard let fd = Optional(open("/proc/self/environ", O_RDONLY)), fd >= 0 else { return [nil] }
-  defer { close(fd) }
-  var bytes: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 4096)
-  while true {
-    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    if count <= 0 { break }
-    bytes.append(contentsOf: chunk[..<count])
-  }
-  let entries = bytes.split(separator: 0).map { entry in
-    strdup(String(decoding: entry, as: UTF8.self))
-  }
-  return entries + [nil]
-}

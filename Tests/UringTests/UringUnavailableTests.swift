@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 import Uring
 
@@ -57,8 +58,10 @@ struct ProbeExecutableTests {
 
   @Test(arguments: ["EPERM", "ENOSYS"])
   func deniedIoUringIsClassified(errnoName: String) throws {
-    let path = try #require(ProbeExecutable.path, ProbeExecutable.notFoundMessage)
-    let output = try runChild(path, ["--deny-io-uring", errnoName])
+    let path = try #require(
+      BuiltExecutable.path("uring-probe"),
+      Comment(rawValue: BuiltExecutable.notFound("uring-probe")))
+    let output = try ChildProcess.run(path, ["--deny-io-uring", errnoName])
     let cause = Self.expectedCause(deniedWith: errnoName)
     let error = UringUnavailableError(cause: cause, errno: nil)
     #expect(output.exitCode == 3, "wait status \(output.status), stdout: \(output.standardOutput)")
@@ -67,8 +70,10 @@ struct ProbeExecutableTests {
 
   @Test(.enabled(if: UringSupport.isAvailable, UringSupport.skipReason))
   func reportsSetupFeaturesAndOpcodes() throws {
-    let path = try #require(ProbeExecutable.path, ProbeExecutable.notFoundMessage)
-    let output = try runChild(path, [])
+    let path = try #require(
+      BuiltExecutable.path("uring-probe"),
+      Comment(rawValue: BuiltExecutable.notFound("uring-probe")))
+    let output = try ChildProcess.run(path, [])
     #expect(output.exitCode == 0, "wait status \(output.status), stdout: \(output.standardOutput)")
     let lines = output.standardOutput.split(separator: "\n").map(String.init)
     #expect(
@@ -80,9 +85,12 @@ struct ProbeExecutableTests {
   }
 
   @Test func rejectsAnInvalidErrno() throws {
-    let path = try #require(ProbeExecutable.path, ProbeExecutable.notFoundMessage)
+    let path = try #require(
+      BuiltExecutable.path("uring-probe"),
+      Comment(rawValue: BuiltExecutable.notFound("uring-probe")))
     for argument in ["0", "ENOTANERRNO"] {
-      let output = try runChild(path, ["--deny-io-uring", argument], silenceStandardError: true)
+      let output = try ChildProcess.run(
+        path, ["--deny-io-uring", argument], silenceStandardError: true)
       #expect(output.exitCode == 2, "\(argument): wait status \(output.status)")
       #expect(output.standardOutput.isEmpty)
     }

@@ -113,7 +113,7 @@ nonisolated(nonsending) func performFixed(
   let handler = SingleShot()
   let operation = SameThread(operation)
   let retained = SameThread(retained)
-  return await suspendOnLoop(loop) { continuation in
+  return await loop.suspend { continuation in
     handler.continuation = continuation
     guard
       let userData = loop.start(

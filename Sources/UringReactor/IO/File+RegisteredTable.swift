@@ -121,9 +121,9 @@ public final class RegisteredFileTable: Sendable {
   /// Loop thread or any: empties `slot` once its handle is gone.
   func release(_ slot: Int32) {
     let reactor = self.reactor
-    reactor.runOnLoopSoon { loop in
-      // After termination the ring (and its table) is gone already.
-      if loop.ownsLoopState, self.state.withLock({ $0.registered }) {
+    reactor.runOnLoop { loop in
+      // After termination (`loop` is nil) the ring and its table are gone.
+      if let loop, self.state.withLock({ $0.registered }) {
         try? loop.ring!.updateRegisteredFiles([-1], at: Int(slot))
       }
       self.state.withLock { state in

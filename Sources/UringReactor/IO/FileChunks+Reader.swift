@@ -7,7 +7,7 @@ import Uring
 ///
 /// Thread-safety: every stored `var` is touched on the loop thread only
 /// (`next(on:)` runs there through `onLoop`, `complete` is called there by
-/// the loop, `abandon(on:)` through `runOnLoopSoon`). After the reactor has
+/// the loop, `abandon(on:)` through `runOnLoop`). After the reactor has
 /// terminated, `abandon` runs on its serial fallback queue, when no
 /// completion can arrive any more.
 final class ChunkReader: CompletionHandler, @unchecked Sendable {
@@ -88,10 +88,10 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       guard pending.first?.outcome == nil, !pending.isEmpty else { continue }
       // Wait for the head read. A cancelled consumer cancels every read: the
       // head's CQE (-ECANCELED or its data) then wakes it.
-      await suspendOnLoop(loop) { continuation in
+      await loop.suspend { continuation in
         self.waiter = continuation
       } onCancel: { [self] in
-        file.reactor.runOnLoopSoon { loop in self.cancelReads(on: loop) }
+        file.reactor.runOnLoop { _ in self.cancelReads(on: loop) }
       }
     }
   }
@@ -233,7 +233,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     finishIfDrained()
   }
 
-  /// The iterator was dropped (from `runOnLoopSoon`).
+  /// The iterator was dropped (from `runOnLoop`).
   func abandon(on loop: EventLoop) {
     close(on: loop)
   }

@@ -75,7 +75,8 @@ final class ChunkConsumer: Sendable {
 
   deinit {
     let reader = self.reader
-    reader.file.reactor.runOnLoopSoon { loop in reader.abandon(on: loop) }
+    let loop = reader.file.reactor.loop
+    reader.file.reactor.runOnLoop { _ in reader.abandon(on: loop) }
   }
 }
 

@@ -114,10 +114,10 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   nonisolated(nonsending) private func wait(on loop: EventLoop) async throws(IOError) {
     if Task.isCancelled { cancelWrites(on: loop) }
     if failure == nil || !inFlight.isEmpty {
-      await suspendOnLoop(loop) { continuation in
+      await loop.suspend { continuation in
         self.waiters.append(continuation)
       } onCancel: { [self] in
-        file.reactor.runOnLoopSoon { loop in self.cancelWrites(on: loop) }
+        file.reactor.runOnLoop { _ in self.cancelWrites(on: loop) }
       }
     }
     if let failure, failure.kind == .cancelled { throw failure }

@@ -1,0 +1,128 @@
+import Glibc
+import Synchronization
+
+/// A child process with its standard output on a pipe; standard error is
+/// inherited (or silenced), standard input comes from a file.
+///
+/// The child gets this process's environment as it started (sanitizer
+/// options must reach it; `posix_spawn` with a nil `envp` would give it none).
+/// A child still running when this object goes (a failed test) is killed,
+/// never left behind.
+public final class ChildProcess {
+  public let pid: pid_t
+  /// The read end of its standard output.
+  public let output: CInt
+
+  /// Starts `path` with `arguments`; its standard input comes from
+  /// `inputPath`.
+  public init(
+    _ path: String, _ arguments: [String], inputPath: String = "/dev/null",
+    silenceStandardError: Bool = false
+  ) throws(ChildProcessError) {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, inputPath, O_RDONLY, 0)
+    if silenceStandardError {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+    }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    let environment = inheritedEnvironment()
+    defer { for entry in environment { free(entry) } }
+
+    // The pipe is made close-on-exec and the child spawned under one lock, so
+    // a child spawned concurrently by another test never inherits this write
+    // end (reading to the end would then wait for that child too). dup2 in
+    // the child clears close-on-exec on its fd 1.
+    var fds: [CInt] = [-1, -1]
+    var pid = pid_t()
+    try spawnLock.withLock { _ throws(ChildProcessError) in
+      guard pipe(&fds) == 0 else { throw ChildProcessError(call: "pipe", errno: errno) }
+      for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+      posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO)
+      let result = posix_spawn(&pid, path, &actions, nil, argv, environment)
+      close(fds[1])
+      guard result == 0 else {
+        close(fds[0])
+        throw ChildProcessError(call: "posix_spawn \(path)", errno: result)
+      }
+    }
+    self.pid = pid
+    self.output = fds[0]
+  }
+
+  deinit {
+    close(output)
+    var status: CInt = 0
+    if waitpid(pid, &status, WNOHANG) == 0 {
+      kill(pid, SIGKILL)
+      _ = waitpid(pid, &status, 0)
+    }
+  }
+
+  /// Runs `path` to its end and returns what it printed and how it ended.
+  public static func run(
+    _ path: String, _ arguments: [String], silenceStandardError: Bool = false
+  ) throws(ChildProcessError) -> ChildOutput {
+    let child = try ChildProcess(path, arguments, silenceStandardError: silenceStandardError)
+    let text = String(decoding: child.readAll(), as: UTF8.self)
+    let status = try child.waitStatus()
+    return ChildOutput(status: status, standardOutput: text)
+  }
+
+  /// Reads one line of its output (without the newline); `nil` at end.
+  public func readLine() -> String? {
+    var line: [UInt8] = []
+    var byte: UInt8 = 0
+    while read(output, &byte, 1) == 1 {
+      if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+      line.append(byte)
+    }
+    return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
+  }
+
+  /// Reads its output until it closes it.
+  public func readAll() -> [UInt8] { readToEnd(output) }
+
+  /// Waits for it to end; its exit code, or `nil` if a signal ended it.
+  public func wait() -> CInt? {
+    (try? waitStatus()).flatMap { ChildOutput(status: $0, standardOutput: "").exitCode }
+  }
+
+  /// Waits for it to end; the raw wait status.
+  public func waitStatus() throws(ChildProcessError) -> CInt {
+    var status: CInt = 0
+    while waitpid(pid, &status, 0) < 0 {
+      guard errno == EINTR else { throw ChildProcessError(call: "waitpid", errno: errno) }
+    }
+    return status
+  }
+
+  /// Asks it to stop (`SIGTERM`).
+  public func terminate() {
+    kill(pid, SIGTERM)
+  }
+}
+
+private let spawnLock = Mutex(())
+
+/// What a child process printed and how it ended.
+public struct ChildOutput: Sendable {
+  /// The raw wait status.
+  public var status: Int32
+  public var standardOutput: String
+  /// The exit code, or `nil` if a signal ended the child (`WIFEXITED` and
+  /// `WEXITSTATUS` are function-like macros Swift cannot import).
+  public var exitCode: Int32? { status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+  public var call: String
+  public var errno: Int32
+  public init(call: String, errno: Int32) {
+    self.call = call
+    self.errno = errno
+  }
+  public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
+}
