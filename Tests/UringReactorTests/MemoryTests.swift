@@ -124,12 +124,7 @@ struct MemoryTests {
   }
 
   @Test func ownedBufferComesBackAfterCancellationOnlyAfterTheCompletion() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let parking = Parking<OwnedBuffer>()
       // Nobody writes the pipe: only the cancellation ends this read.
       let reader = Task(executorPreference: reactor) { () -> Result<Int, IOError> in
@@ -158,7 +153,7 @@ struct MemoryTests {
       }
       #expect(buffer.bytes == [UInt8](repeating: 0xEE, count: 8))
       // Usable for I/O again.
-      _ = try fds.writeEnd.writeAll([42, 43])
+      _ = try writeEnd.writeAll([42, 43])
       let again = await file.read(into: buffer)
       #expect(again.result == .success(2))
       #expect(again.buffer.bytes == [42, 43])
@@ -298,13 +293,8 @@ struct MemoryTests {
   }
 
   @Test func vectoredReadRefusesMemoryTheKernelIsWriting() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let memory = SharedBuffer(capacity: 32)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
       let reader = Task(executorPreference: reactor) {
         try await file.read(into: memory, regions: [MemoryRegion(0..<16)])
       }
@@ -316,7 +306,7 @@ struct MemoryTests {
       } catch {
         #expect(error.ioError?.kind == .memoryBusy(MemoryAccessError(.kernelWriting)))
       }
-      _ = try fds.writeEnd.writeAll([1, 2, 3])
+      _ = try writeEnd.writeAll([1, 2, 3])
       #expect(try await reader.value == 3)
       #expect(!memory.isKernelWriting)
     }
@@ -432,16 +422,11 @@ struct MemoryTests {
   }
 
   @Test func foreignMemoryRefusesUserAccessWhileTheKernelWrites() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let size = SharedBuffer.alignment
       let memory = UnsafeForeignMemory(
         unsafeStart: mapAnonymous(size), count: size,
         onRelease: { munmap($0.baseAddress, $0.count) })
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
       let reader = Task(executorPreference: reactor) {
         try await file.read(into: memory, regions: [MemoryRegion(0..<4)])
       }
@@ -450,7 +435,7 @@ struct MemoryTests {
       #expect(throws: BufferAccessError<Never>.self) {
         try memory.withBytes { (_: RawSpan) throws(Never) in 0 }
       }
-      _ = try fds.writeEnd.writeAll([4, 3, 2, 1])
+      _ = try writeEnd.writeAll([4, 3, 2, 1])
       #expect(try await reader.value == 4)
       let first = try memory.withBytes { (span: RawSpan) throws(Never) in
         span.withUnsafeBytes { Array($0.prefix(4)) }

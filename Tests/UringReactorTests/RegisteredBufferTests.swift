@@ -91,10 +91,7 @@ struct RegisteredBufferTests {
   }
 
   @Test func fixedOperationsReportErrorsAndReturnTheLease() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let pool = try await RegisteredBufferPool.register(count: 1, bufferSize: 64, on: reactor)
       // Closed: refused before submission.
       try await file.close()
@@ -113,7 +110,7 @@ struct RegisteredBufferTests {
       try await withReactor { other in
         let foreignPool = try await RegisteredBufferPool.register(
           count: 1, bufferSize: 64, on: other)
-        let otherFile = File(adopting: try fds.writeEnd.duplicate(), on: reactor)
+        let otherFile = File(adopting: try writeEnd.duplicate(), on: reactor)
         let wrong = await otherFile.writeFixed(from: try await foreignPool.next())
         #expect(wrong.error?.kind == .system(.invalidArgument))
         _ = consume wrong
@@ -162,12 +159,7 @@ struct RegisteredBufferTests {
   // MARK: Unregistering
 
   @Test func unregisteringWhileLentOrInFlightIsRefused() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let pool = try await RegisteredBufferPool.register(count: 1, bufferSize: 64, on: reactor)
 
       let lease = try await pool.next()
@@ -186,7 +178,7 @@ struct RegisteredBufferTests {
         try await pool.unregister()
       }
       #expect(pool.isRegistered)
-      _ = try fds.writeEnd.writeAll([1, 2, 3])
+      _ = try writeEnd.writeAll([1, 2, 3])
       #expect(await reader.value == .success(3))
       #expect(pool.lentCount == 0)
 

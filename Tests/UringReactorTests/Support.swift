@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 import Testing
 import Uring
 
@@ -59,4 +60,21 @@ final class Tally: Sendable {
   init(_ size: Int) { counts = Locked([Int](repeating: 0, count: size)) }
   func add(_ index: Int) { counts.withLock { $0[index] += 1 } }
   func snapshot() -> [Int] { counts.withLock { $0 } }
+}
+
+/// Runs `body` with a reactor, the read end of a new pipe adopted as a `File`
+/// (a read of it stays in flight until the test writes to `writeEnd`, closes
+/// it, or cancels the read) and an `OperationRecorder` installed on the loop.
+/// Shuts the reactor down and closes `writeEnd` afterwards; the test owns
+/// `file` (and closes it where it checks descriptor counts).
+func withPipeReader<T>(
+  _ body: (Reactor, File, FileDescriptor, OperationRecorder) async throws -> T
+) async throws -> T {
+  try await withReactor { reactor in
+    let fds = try FileDescriptor.pipe()
+    defer { try? fds.writeEnd.close() }
+    let recorder = OperationRecorder()
+    try await recorder.install(on: reactor)
+    return try await body(reactor, File(adopting: fds.readEnd, on: reactor), fds.writeEnd, recorder)
+  }
 }
