@@ -48,6 +48,37 @@ let package = Package(
       swiftSettings: [.swiftLanguageMode(.v6)],
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    // SwiftNIO's echo servers (handler, NIOAsyncChannel) as a process that
+    // uring-bench drives with its C client (systems `nio`, `nio-async-channel`).
+    // No Benchmark dependency: no malloc interposer in the measured server.
+    // The stdin/stdout protocol the server processes below share.
+    .target(
+      name: "ServerHarness", path: "Sources/ServerHarness",
+      swiftSettings: [.swiftLanguageMode(.v6)]),
+    .executableTarget(
+      name: "nio-echo-server",
+      dependencies: [
+        "ServerHarness",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      path: "Sources/nio-echo-server",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // SwiftNIO's HTTP/1.1 server with a fixed keep-alive response, as a
+    // process that uring-bench drives with wrk (system `nio` of its http
+    // workloads), next to the reactor's Examples/http-server.
+    .executableTarget(
+      name: "nio-http-server",
+      dependencies: [
+        "ServerHarness",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      path: "Sources/nio-http-server",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
     // The same workloads on SwiftNIO and in C over liburing.
     .executableTarget(
       name: "ComparisonBenchmarks",

@@ -26,6 +26,23 @@ install_liburing
 # Build first with its log on stderr, so that `--json` leaves clean JSON on stdout.
 step "swift build -c release --product uring-bench"
 swift build -c release --product uring-bench >&2
+# The reactor's HTTP example, which the http workloads drive with wrk.
+step "swift build -c release --product http-server"
+swift build -c release --product http-server >&2
+
+# SwiftNIO's echo servers (systems `nio`, `nio-async-channel` of the echo
+# workloads) live in the Benchmarks/ package, so that uring-bench itself needs
+# nothing but the toolchain and liburing. Build them if SwiftNIO can be fetched;
+# without them uring-bench runs every other system and says how to add them.
+step "swift build -c release --package-path Benchmarks --product nio-echo-server"
+if ! swift build -c release --package-path Benchmarks --product nio-echo-server >&2; then
+  step "nio-echo-server did not build (no network for SwiftNIO?): no SwiftNIO rows this time"
+fi
+# SwiftNIO's HTTP server (system `nio` of the http workloads).
+step "swift build -c release --package-path Benchmarks --product nio-http-server"
+if ! swift build -c release --package-path Benchmarks --product nio-http-server >&2; then
+  step "nio-http-server did not build: no SwiftNIO rows in the http workloads this time"
+fi
 
 # Also draw the chart (uring-bench.svg, next to this checkout's README) unless
 # the caller names one.

@@ -40,7 +40,7 @@ struct ActorHop: Workload {
       "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
-    case .cLiburing:
+    case .cLiburing, .nio, .nioAsyncChannel:
       "not run (no C equivalent)"
     }
   }
@@ -71,7 +71,7 @@ struct ActorHop: Workload {
       }.value
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
-    case .cLiburing:
+    case .cLiburing, .nio, .nioAsyncChannel:
       throw BenchError("\(id): no C equivalent")
     }
     try result.verify(calls: calls)

@@ -31,6 +31,8 @@ struct Chart {
     case .defaultExecutor: "#1c7ed6"
     case .dispatch: "#868e96"
     case .cLiburing: "#2b8a3e"
+    case .nio: "#7048e8"
+    case .nioAsyncChannel: "#ae3ec9"
     }
   }
 

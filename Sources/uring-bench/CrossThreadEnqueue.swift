@@ -27,7 +27,7 @@ struct CrossThreadEnqueue: Workload {
       "a task on the default executor creates `Task { tick }` per job (global pool)"
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
-    case .cLiburing:
+    case .cLiburing, .nio, .nioAsyncChannel:
       "not run (no C equivalent)"
     }
   }
@@ -60,7 +60,7 @@ struct CrossThreadEnqueue: Workload {
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
-      case .cLiburing:
+      case .cLiburing, .nio, .nioAsyncChannel:
         preconditionFailure("run(on:) refuses c-liburing")
       }
     }

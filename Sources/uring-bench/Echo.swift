@@ -9,9 +9,14 @@ import UringReactor
 /// not timed; the CPU column is the whole process's (server + client) per
 /// message.
 ///
-/// `echo-64b-50conn-c-client`: the same C io_uring client (`cb_echo_client`,
-/// on a thread of its own) drives each system's server, so the figures
-/// compare servers alone; the CPU column still includes that client.
+/// `echo-64b-50conn-c-client`, `echo-64b-1conn-same-cpu`,
+/// `echo-64b-50conn-same-cpu`, `echo-64b-50conn-split-cpu`: the same C
+/// io_uring client (`cb_echo_client`, on a thread of its own) drives each
+/// system's server, so the figures compare servers alone, SwiftNIO's too
+/// (`nio`, `nio-async-channel`: Benchmarks/'s `nio-echo-server`, a child
+/// process). `-same-cpu` pins server and client to one CPU (the headline
+/// figures), `-split-cpu` to two. These also report the server's CPU time per
+/// message (Echo+Servers.swift); the CPU column still includes the client.
 ///
 /// - reactor: the server's connections come from a multishot accept; each
 ///   echoes with `receive()` (multishot receive into a provided-buffer ring)
@@ -29,25 +34,58 @@ import UringReactor
 struct Echo: Workload {
   let connections: Int
   /// The C io_uring client drives every system's server.
-  var cClient = false
+  let cClient: Bool
+  /// Where server and client run (C client only).
+  let placement: Placement
   let messageSize = 64
 
-  var id: String { "echo-64b-\(connections)conn" + (cClient ? "-c-client" : "") }
+  init(connections: Int, cClient: Bool = false) {
+    self.connections = connections
+    self.cClient = cClient
+    self.placement = .anywhere
+  }
+
+  /// The C client against each server, pinned as `placement` says.
+  init(connections: Int, placement: Placement) {
+    self.connections = connections
+    self.cClient = true
+    self.placement = placement
+  }
+
+  var id: String {
+    let suffix =
+      switch placement {
+      case .anywhere: cClient ? "-c-client" : ""
+      case .sameCPU: "-same-cpu"
+      case .splitCPU: "-split-cpu"
+      }
+    return "echo-64b-\(connections)conn" + suffix
+  }
   let unit = "msgs/s"
   var summary: String {
     "64-byte echo round trips over loopback TCP, \(connections) connection"
       + (connections == 1 ? "" : "s")
       + (cClient ? ", the C io_uring client driving each server" : ", server and client in-process")
+      + (placement == .sameCPU ? ", both pinned to one CPU" : "")
+      + (placement == .splitCPU ? ", pinned to two CPUs" : "")
   }
   var systems: [BenchSystem] {
-    connections == 1 && !cClient
+    if cClient { return cClientSystems }
+    return connections == 1
       ? [.reactor, .defaultExecutor, .dispatch, .cLiburing] : [.reactor, .dispatch, .cLiburing]
   }
   var initialOperations: Int { max(2_000, connections * 40) }
   var granularity: Int { connections }
 
   func footnote(for system: BenchSystem) -> String {
-    let client = cClient ? "; client: C io_uring (cb_echo_client) on its own thread" : ""
+    let pinning =
+      switch placement {
+      case .anywhere: ""
+      case .sameCPU: ", server and client pinned to one CPU"
+      case .splitCPU: ", server and client pinned to two CPUs"
+      }
+    let client =
+      cClient ? "; client: C io_uring (cb_echo_client) on its own thread" + pinning : ""
     return switch system {
     case .reactor:
       "server tasks on the reactor: multishot accept, `receive()` (multishot recv into a "
@@ -60,7 +98,15 @@ struct Echo: Workload {
       "non-blocking sockets, a `DispatchSourceRead` per socket, on one serial queue" + client
     case .cLiburing:
       "C (Sources/CBaselines/cb_echo*.c): io_uring server thread (multishot accept + recv, "
-        + "provided buffers) and io_uring client thread"
+        + "provided buffers) and io_uring client thread" + pinning
+    case .nio:
+      "SwiftNIO `ChannelInboundHandler` echo (write on read, flush on read-complete), "
+        + "`MultiThreadedEventLoopGroup(numberOfThreads: 1)`, in the child process "
+        + "nio-echo-server" + client
+    case .nioAsyncChannel:
+      "SwiftNIO `NIOAsyncChannel`: a task per connection on the default executor, "
+        + "`for try await message in inbound { try await outbound.write(message) }`, "
+        + "in the child process nio-echo-server" + client
     }
   }
 
@@ -71,6 +117,11 @@ struct Echo: Workload {
     let expected = perConnection * connections
     let sample: Sample
     switch system {
+    case _ where cClient && system != .dispatch:
+      sample = try await runAgainstCClient(
+        on: system, perConnection: perConnection, reactor: reactor)
+    case .nio, .nioAsyncChannel:
+      throw BenchError("\(id): SwiftNIO is driven by the C client only")
     case .reactor:
       sample = try await runOnReactor(reactor, perConnection: perConnection).get()
     case .defaultExecutor:
@@ -87,24 +138,12 @@ struct Echo: Workload {
     return sample
   }
 
-  /// The C client against a server on `port`, on a thread of its own.
-  static func cClient(port: UInt16, connections: Int, messages: Int) async -> Result<
-    Sample, BenchError
-  > {
-    await Task.detached { () -> Result<Sample, BenchError> in
-      Result { () throws(BenchError) -> Sample in
-        try CLiburing.echoClient(port: port, connections: connections, messages: messages).sample
-      }
-    }.value
-  }
-
   // MARK: reactor
 
   private func runOnReactor(_ reactor: Reactor, perConnection: Int) async -> Result<
     Sample, BenchError
   > {
     let connections = self.connections
-    let cClient = self.cClient
     return await Task(executorPreference: reactor) { () async -> Result<Sample, BenchError> in
       do {
         let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
@@ -113,20 +152,12 @@ struct Echo: Workload {
         let server = Task(executorPreference: reactor) {
           try await Echo.serve(listener, connections: connections, buffers: buffers)
         }
-        let sample: Result<Sample, BenchError>
-        if cClient {
-          sample = await Echo.cClient(
-            port: listener.localAddress.port ?? 0, connections: connections,
-            messages: perConnection * connections)
-        } else {
-          sample = .success(
-            try await Echo.reactorClients(
-              to: listener.localAddress, connections: connections, perConnection: perConnection,
-              buffers: buffers, on: reactor))
-        }
+        let sample = try await Echo.reactorClients(
+          to: listener.localAddress, connections: connections, perConnection: perConnection,
+          buffers: buffers, on: reactor)
         try await server.value
         try await listener.close()
-        return sample
+        return .success(sample)
       } catch {
         return .failure(BenchError("echo reactor: \(error)"))
       }
@@ -134,7 +165,7 @@ struct Echo: Workload {
   }
 
   /// Accepts `connections` connections and echoes each until its peer closes.
-  private static func serve(
+  static func serve(
     _ listener: SocketListener, connections: Int, buffers: ProvidedBufferPool
   ) async throws {
     let reactor = listener.reactor

@@ -10,6 +10,9 @@ struct Measurement: Sendable {
   /// Process CPU time per operation of the timed runs, in nanoseconds (all
   /// threads: the loop, the pool, Dispatch's workers).
   var cpuNanosecondsPerOperation: [Double] = []
+  /// The server's CPU time per operation, in nanoseconds, for workloads that
+  /// measure it apart (the echo servers driven by the C client).
+  var serverCPUNanosecondsPerOperation: [Double] = []
   /// Operations per timed run, after calibration.
   var operationsPerRun = 0
   /// Why this pair has no figure, if it failed.
@@ -21,6 +24,10 @@ struct Measurement: Sendable {
 
   var cpu: Summary? {
     failure == nil ? Summary(cpuNanosecondsPerOperation) : nil
+  }
+
+  var serverCPU: Summary? {
+    failure == nil ? Summary(serverCPUNanosecondsPerOperation) : nil
   }
 }
 

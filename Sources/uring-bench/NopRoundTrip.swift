@@ -39,6 +39,8 @@ struct NopRoundTrip: Workload {
     case .dispatch:
       return "continuation resumed by `DispatchQueue.global().async { c.resume() }`, "
         + "awaited in \(tasks) on the default executor"
+    case .nio, .nioAsyncChannel:
+      return "not run (echo only)"
     case .cLiburing:
       return "C loop (Sources/CBaselines/cb_nop.c): \(concurrency) IORING_OP_NOP per "
         + "io_uring_enter (submit, wait for all), SINGLE_ISSUER | DEFER_TASKRUN"
@@ -58,6 +60,8 @@ struct NopRoundTrip: Workload {
       outcome = .success(await runOnDefaultExecutor(perTask: perTask))
     case .dispatch:
       outcome = .success(await runOnDispatch(perTask: perTask))
+    case .nio, .nioAsyncChannel:
+      outcome = .failure(BenchError("\(id): SwiftNIO runs the echo workloads only"))
     case .cLiburing:
       outcome = Result { () throws(BenchError) -> Sample in
         try CLiburing.nop(batch: concurrency, operations: expected).sample

@@ -98,9 +98,12 @@ struct Options: Sendable {
       usage: uring-bench [--quick] [--json] [--rounds N] [--chart FILE.svg] [--workload ID]...
                          [--system ID]...
 
-      Compares the UringReactor executor with Swift's default executor and Dispatch
-      on this machine, running the systems of each workload interleaved
-      (A B C A B C ...), and prints median, min and max rates (higher is better).
+      Compares the UringReactor executor with Swift's default executor, Dispatch,
+      plain C over liburing and SwiftNIO on this machine, running the systems of
+      each workload interleaved (A B C A B C ...), and prints median, min and max
+      rates (higher is better). The http workloads need `wrk` on $PATH (or
+      $URING_BENCH_WRK) and the `http-server` example built next to uring-bench;
+      without them they have no figures, and the report says why.
 
       options:
         --quick          2 rounds of short runs (the whole run takes a few seconds)
@@ -110,7 +113,10 @@ struct Options: Sendable {
                          relative to Dispatch's (log scale), labelled with the figures
         --workload ID    run only this workload (repeatable)
         --system ID      run only this system (repeatable; for profiling):
-                         reactor, default-executor, dispatch, c-liburing
+                         reactor, default-executor, dispatch, c-liburing, nio,
+                         nio-async-channel (SwiftNIO: the echo and http workloads,
+                         from Benchmarks/'s nio-echo-server and nio-http-server,
+                         when built; see ./scripts/bench.sh)
         -h, --help       show this help
 
       workloads:

@@ -20,19 +20,14 @@ struct Report {
 
     let workloadWidth = max(10, workloads.map(\.id.count).max() ?? 0) + 2
     let header = [
-      ("workload", workloadWidth, false), ("system", 18, false), ("unit", 8, false),
-      ("median", 10, true), ("min", 10, true), ("max", 10, true),
-      ("ns/op", 9, true), ("cpu ns/op", 11, true), ("vs dispatch", 13, true),
+      Column("workload", workloadWidth, rightAligned: false),
+      Column("system", 18, rightAligned: false), Column("unit", 8, rightAligned: false),
+      Column("median", 10), Column("min", 10), Column("max", 10),
+      Column("ns/op", 9), Column("cpu ns/op", 11), Column("vs dispatch", 13),
     ]
-    func row(_ cells: [String]) -> String {
-      var line = ""
-      for (cell, column) in zip(cells, header) {
-        line += column.2 ? Text.padLeft(cell, column.1) : Text.padRight(cell, column.1)
-      }
-      return line + "\n"
-    }
-    out += row(header.map(\.0))
-    out += String(repeating: "-", count: header.reduce(0) { $0 + $1.1 }) + "\n"
+    func row(_ cells: [String]) -> String { Column.row(cells, header) }
+    out += row(header.map(\.title))
+    out += String(repeating: "-", count: header.reduce(0) { $0 + $1.width }) + "\n"
 
     for workload in workloads {
       let rows = measurements.filter { $0.workload == workload.id }
@@ -65,6 +60,8 @@ struct Report {
     out += "  only the reactor does I/O in nop-*: the other systems do the nearest async round\n"
     out += "  trip through their own completion mechanism (suspend, get resumed by the system).\n"
 
+    out += EchoComparison(measurements: measurements, workloads: workloads).text()
+
     let failures = measurements.compactMap { m in
       m.failure.map { "\(m.workload) \(m.system.id): \($0)" }
     }
@@ -87,7 +84,10 @@ struct Report {
           + "\"median\": \(Text.fixed(summary.median, 1)), "
           + "\"min\": \(Text.fixed(summary.min, 1)), "
           + "\"max\": \(Text.fixed(summary.max, 1)), "
-          + "\"runs\": \(summary.runs)}")
+          + "\"runs\": \(summary.runs)"
+          + (measurement.serverCPU.map {
+            ", \"server_cpu_ns_per_op\": \(Text.fixed($0.median, 1))"
+          } ?? "") + "}")
     }
     return "[\n  " + records.joined(separator: ",\n  ") + "\n]\n"
   }

@@ -63,6 +63,10 @@ struct Runner {
             measurements[index].rates.append(rate)
             measurements[index].cpuNanosecondsPerOperation.append(
               cpu.seconds * 1e9 / Double(sample.operations))
+            if let server = sample.serverCPU {
+              measurements[index].serverCPUNanosecondsPerOperation.append(
+                server.seconds * 1e9 / Double(sample.operations))
+            }
             Log.progress("\(Text.rate(rate)) \(workload.unit)\n")
           } catch {
             measurements[index].failure = error.description

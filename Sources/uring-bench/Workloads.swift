@@ -11,6 +11,12 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// Plain C over liburing (Sources/CBaselines), no Swift runtime: the limit
   /// of the machine. Only in the workloads whose `systems` list it.
   case cLiburing = "c-liburing"
+  /// SwiftNIO's handler echo server (Benchmarks/'s `nio-echo-server`, a child
+  /// process). Only in the echo workloads driven by the C client, and in the
+  /// http workloads (Benchmarks/'s `nio-http-server`).
+  case nio
+  /// SwiftNIO's `NIOAsyncChannel` echo server, as `nio`.
+  case nioAsyncChannel = "nio-async-channel"
 
   var id: String { rawValue }
 }
@@ -19,6 +25,8 @@ enum BenchSystem: String, CaseIterable, Sendable {
 struct Sample: Sendable {
   var operations: Int
   var elapsed: Duration
+  /// The server's CPU time over the run, for workloads that tell it apart.
+  var serverCPU: Duration? = nil
 
   var seconds: Double { elapsed.seconds }
   /// Operations per second; `nil` when the run did nothing measurable.
@@ -73,6 +81,11 @@ enum Catalog {
     Echo(connections: 1),
     Echo(connections: 50),
     Echo(connections: 50, cClient: true),
+    Echo(connections: 1, placement: .sameCPU),
+    Echo(connections: 50, placement: .sameCPU),
+    Echo(connections: 50, placement: .splitCPU),
+    Http(placement: .sameCPU),
+    Http(placement: .splitCPU),
     FileReads(pattern: .random(queueDepth: 1)),
     FileReads(pattern: .random(queueDepth: 32)),
     FileReads(pattern: .random(queueDepth: 128)),

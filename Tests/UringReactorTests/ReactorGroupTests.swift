@@ -1,4 +1,5 @@
 import CLibUring
+import Dispatch
 import Glibc
 import Testing
 import Uring
@@ -38,6 +39,23 @@ extension ReactorGroup {
     await shutdown()
     shutDownGroups.withLock { $0.append(self) }
   }
+}
+
+/// Holds a reactor's loop thread inside one job until released.
+private final class LoopHold: Sendable {
+  private let entered = DispatchSemaphore(value: 0)
+  private let released = DispatchSemaphore(value: 0)
+
+  /// On the loop: signals that the loop is held, then blocks it.
+  func hold() {
+    entered.signal()
+    released.wait()
+  }
+
+  /// Blocks until the loop is held (a few microseconds).
+  func waitUntilHeld() { entered.wait() }
+
+  func release() { released.signal() }
 }
 
 @Suite(.requiresUring)
@@ -150,6 +168,46 @@ struct ReactorGroupTests {
     #expect(counts.reduce(0, +) == 40)
     #expect(counts.allSatisfy { $0 > 0 }, "\(counts)")
     await group.shutdownForTest()
+  }
+
+  /// New work from a reactor stays there unless another reactor of the group
+  /// has fewer jobs waiting (its published backlog plus what is on its way).
+  @Test func newWorkGoesToTheLeastLoadedReactor() async throws {
+    let group = try ReactorGroup(reactorCount: 2)
+    let reactors = group.reactors
+    let home = reactors[0].loop
+    let sibling = reactors[1].loop
+    // Hold the sibling inside a job, so that only this test sets its backlog.
+    let hold = LoopHold()
+    Task(executorPreference: reactors[1]) { hold.hold() }
+    hold.waitUntilHeld()
+    let picks = await Task(executorPreference: reactors[0]) { () -> [Int] in
+      func pick() -> Int { group.leastLoaded(from: home) === home ? 0 : 1 }
+      var picks: [Int] = []
+      sibling.remote.publishBacklog(0)
+      // Nothing waits anywhere: here.
+      picks.append(pick())
+      // Ten jobs wait here (they run once this job ends).
+      for _ in 0..<10 { Task(executorPreference: reactors[0]) {} }
+      sibling.remote.publishBacklog(50)
+      picks.append(pick())
+      sibling.remote.publishBacklog(3)
+      picks.append(pick())
+      // Jobs already on their way to the sibling count too.
+      for _ in 0..<8 { home.send(ReadyJob(job: Self.noJob, kind: .group), to: sibling) }
+      picks.append(pick())
+      home.outbox.removeAll()
+      return picks
+    }.value
+    hold.release()
+    #expect(picks == [0, 0, 1, 0])
+    await group.shutdownForTest()
+  }
+
+  /// A stand-in job for the outbox bookkeeping above (never run: the batch
+  /// is dropped before it leaves).
+  private static var noJob: UnownedJob {
+    unsafeBitCast(UnsafeRawPointer(bitPattern: 0x1000)!, to: UnownedJob.self)
   }
 
   /// Default size: one reactor per usable CPU; pinning puts reactor i on the

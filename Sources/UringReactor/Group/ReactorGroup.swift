@@ -8,8 +8,10 @@ public import Uring
 ///   (`sched_getaffinity`), each optionally pinned to its CPU
 ///   (`pthread_setaffinity_np`), see ``Pinning``.
 /// - As a `TaskExecutor` (`Task(executorPreference: group)`,
-///   `addTask(executorPreference: group)`): new tasks are spread round-robin
-///   over the reactors; a task then stays on the reactor it runs on (its I/O
+///   `addTask(executorPreference: group)`): new tasks from outside the group
+///   are spread round-robin over the reactors; tasks spawned on a reactor go
+///   to the least-loaded one (that reactor unless another has fewer jobs
+///   waiting); a task then stays on the reactor it runs on (its I/O
 ///   completions, timers and yields resume it there). See ``enqueue(_:)``.
 /// - Pick a reactor yourself with ``next()`` or ``reactors``, e.g. for an
 ///   actor (`unownedExecutor` = `group.next().asUnownedSerialExecutor()`).
@@ -17,7 +19,8 @@ public import Uring
 ///   a task moved to another reactor) is batched: one inbox lock and at most
 ///   one wake-up per target reactor per loop iteration; the wake-up is an
 ///   `IORING_OP_MSG_RING` where the kernel has it (no syscall of its own: it
-///   goes out with the sender's next `io_uring_enter`), else an eventfd write.
+///   goes out with the sender's next `io_uring_enter`), else an eventfd
+///   write; a reactor that is busy is not woken at all.
 /// - Blocking work io_uring has no operation for goes to the group's bounded
 ///   ``offloadPool`` (``offload(_:)``), shut down with the group.
 ///
@@ -41,6 +44,9 @@ public final class ReactorGroup: Sendable {
 
   /// The reactors, in index order.
   public var reactors: [Reactor] { members.reactors }
+
+  /// The reactors' loops, in index order.
+  var memberLoops: [EventLoop] { members.loops }
 
   /// Starts `reactorCount` reactors (default: one per usable CPU), named
   /// `"\(options.name)-\(index)"`.
@@ -89,6 +95,7 @@ public final class ReactorGroup: Sendable {
       }
     }
     members.reactors = started
+    members.loops = started.map(\.loop)
   }
 
   /// The number of reactors.
@@ -146,6 +153,7 @@ private final class Members: @unchecked Sendable {
   // SAFETY: written once in `ReactorGroup.init`, before the group is
   // published; read-only afterwards.
   var reactors: [Reactor] = []
+  var loops: [EventLoop] = []
 }
 
 extension Reactor {

@@ -24,7 +24,7 @@ extension File {
   /// `IORING_OP_ASYNC_CANCEL` (or never submitted); the lease comes back after
   /// the CQE with ``IOError/Kind/cancelled`` in the result, or with the byte
   /// count if the read completed first. It never throws.
-  public func readFixed(
+  nonisolated(nonsending) public func readFixed(
     into buffer: consuming RegisteredBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<RegisteredBuffer> {
@@ -45,7 +45,7 @@ extension File {
   ///
   /// Requirements, ownership, thread-safety and cancellation: as
   /// ``readFixed(into:at:)``; the kernel only reads the buffer.
-  public func writeFixed(
+  nonisolated(nonsending) public func writeFixed(
     from buffer: consuming RegisteredBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<RegisteredBuffer> {
@@ -57,7 +57,7 @@ extension File {
   /// Runs one fixed operation on buffer `index` of `pool`: a read into its
   /// whole capacity, or a write of its first `count` bytes. The caller holds
   /// the lease throughout, so the buffer stays lent and registered.
-  private func fixed(
+  nonisolated(nonsending) private func fixed(
     _ opcode: Opcode, pool: RegisteredBufferPool, index: UInt16, count: Int, offset: UInt64?
   ) async -> Result<Int, IOError> {
     guard pool.reactor === reactor else {
@@ -77,7 +77,9 @@ extension File {
           : .writeFixed(
             fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[..<count]), offset: offset,
             index: index)
-        let outcome = await loop.perform(operation, retaining: (pool, self))
+        let outcome = await loop.perform(
+          operation, retaining: (pool, self),
+          registration: opcode == .readFixed ? .lazy : .eager)
         return .success(Int(try outcome.value(opcode, path: self.path)))
       } catch {
         return .failure(error)

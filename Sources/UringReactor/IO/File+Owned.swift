@@ -22,7 +22,7 @@ extension File {
   /// the CQE with ``IOError/Kind/cancelled`` in the result, or with the byte
   /// count if the read completed first. It never throws: every outcome is in
   /// the result.
-  public func read(
+  nonisolated(nonsending) public func read(
     into buffer: consuming OwnedBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<OwnedBuffer> {
@@ -36,7 +36,8 @@ extension File {
         let region = UnsafeMutableRawBufferPointer(
           rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
         let outcome = await loop.perform(
-          .read(fd: fd, buffer: region, offset: offset), retaining: (storage, self))
+          .read(fd: fd, buffer: region, offset: offset), retaining: (storage, self),
+          registration: .lazy)
         return .success(Int(try outcome.value(.read, path: self.path)))
       } catch {
         return .failure(error)
@@ -57,7 +58,7 @@ extension File {
   ///
   /// Ownership, thread-safety and cancellation: as the owned-buffer `read(into:at:)`;
   /// the kernel only reads the buffer.
-  public func write(
+  nonisolated(nonsending) public func write(
     from buffer: consuming OwnedBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<OwnedBuffer> {

@@ -135,7 +135,7 @@ extension File {
     }
   }
 
-  private func ownedTransfer(
+  nonisolated(nonsending) private func ownedTransfer(
     read: Bool, _ storage: OwnedBufferStorage, count: Int, _ offset: UInt64?
   ) async -> (Int, IOError?) {
     await reactor.onLoop { loop throws(Never) -> (Int, IOError?) in
@@ -172,7 +172,8 @@ extension File {
         read
         ? .read(fd: fd, buffer: rest, offset: position)
         : .write(fd: fd, buffer: UnsafeRawBufferPointer(rest), offset: position)
-      let outcome = await loop.perform(operation, retaining: (memory, self))
+      let outcome = await loop.perform(
+        operation, retaining: (memory, self), registration: read ? .lazy : .eager)
       let count = Int(try outcome.value(opcode, path: path))
       if count == 0 {
         if read { return }  // end of file

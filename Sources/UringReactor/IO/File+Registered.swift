@@ -1,5 +1,3 @@
-import Glibc
-import Synchronization
 import Uring
 
 /// A ``File`` whose descriptor sits in its reactor's fixed file table
@@ -47,8 +45,9 @@ public final class RegisteredFile: Sendable {
       try self.file.lendMemory(buffer, .write, for: .read)
       // SAFETY: the in-flight slot retains the buffer and this handle (its
       // table slot and file) until the final CQE.
-      let outcome = await performFixed(
-        loop, .read(fd: self.index, buffer: region, offset: offset), retaining: (buffer, self))
+      let outcome = await loop.perform(
+        .read(fd: self.index, buffer: region, offset: offset), retaining: (buffer, self),
+        registration: .lazy, flags: .fixedFile)
       buffer.endKernelAccess(.write)
       let count = Int(try outcome.value(.read, path: self.file.path))
       buffer.setCount(count)
@@ -70,65 +69,11 @@ public final class RegisteredFile: Sendable {
       try self.file.checkDirectIO(region, offset: offset, for: .write)
       try self.file.lendMemory(buffer, .read, for: .write)
       // SAFETY: as in `read(into:at:)`; the kernel only reads the buffer.
-      let outcome = await performFixed(
-        loop, .write(fd: self.index, buffer: UnsafeRawBufferPointer(region), offset: offset),
-        retaining: (buffer, self))
+      let outcome = await loop.perform(
+        .write(fd: self.index, buffer: UnsafeRawBufferPointer(region), offset: offset),
+        retaining: (buffer, self), flags: .fixedFile)
       buffer.endKernelAccess(.read)
       return Int(try outcome.value(.write, path: self.file.path))
     }
-  }
-}
-
-/// Receives the one CQE of an operation submitted with flags (the loop's
-/// `perform` takes none) and resumes its waiter.
-private final class SingleShot: CompletionHandler, @unchecked Sendable {
-  // SAFETY: set and used on the loop thread only.
-  var continuation: UnsafeContinuation<OperationOutcome, Never>?
-  // Ordering: stored (releasing) on the loop thread once the SQE is
-  // prepared; loaded (acquiring) by a cancellation handler on any thread.
-  let userData = Atomic<UInt64>(0)
-
-  func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
-    guard isFinal, let continuation else { return }
-    self.continuation = nil
-    continuation.resume(
-      returning: OperationOutcome(
-        result: completion.result, flags: completion.flags, cancellation: cancellation))
-  }
-}
-
-/// `EventLoop.perform` with `IOSQE_FIXED_FILE`: submits through
-/// `loop.start` (which takes SQE flags) and waits for the final CQE.
-/// Cancellation: `IORING_OP_ASYNC_CANCEL` through the loop; the waiter still
-/// waits for the operation's own CQE (rule 3).
-nonisolated(nonsending) func performFixed(
-  _ loop: EventLoop, _ operation: RingOperation, retaining retained: (AnyObject?, AnyObject?)
-) async -> OperationOutcome {
-  guard loop.lifecycle == .running else {
-    return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
-  }
-  if Task.isCancelled {
-    return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
-  }
-  let handler = SingleShot()
-  let operation = SameThread(operation)
-  let retained = SameThread(retained)
-  return await loop.suspend { continuation in
-    handler.continuation = continuation
-    guard
-      let userData = loop.start(
-        operation.value, handler: handler, retaining: retained.value, flags: .fixedFile)
-    else {
-      handler.continuation = nil
-      continuation.resume(
-        returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown))
-      return
-    }
-    handler.userData.store(userData, ordering: .releasing)
-    // A cancellation that came before the store found no user_data.
-    if Task.isCancelled { loop.requestCancel(userData, reason: .task) }
-  } onCancel: {
-    let userData = handler.userData.load(ordering: .acquiring)
-    if userData != 0 { loop.requestCancel(userData, reason: .task) }
   }
 }

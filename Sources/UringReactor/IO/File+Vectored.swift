@@ -87,7 +87,7 @@ extension File {
   /// - Throws: ``VectoredIOError/invalidRegions(_:)`` before submitting
   ///   anything when the regions do not fit the memory;
   ///   ``VectoredIOError/io(_:)`` when the read fails or the memory is busy.
-  public func read(
+  nonisolated(nonsending) public func read(
     into memory: some BackingMemory, regions: [MemoryRegion], at offset: UInt64? = nil
   ) async throws(VectoredIOError) -> Int {
     try await vectored(.readv, memory: memory, regions: regions, offset: offset)
@@ -110,13 +110,13 @@ extension File {
   /// reads of it stay allowed while the write is in flight.
   ///
   /// - Throws: ``VectoredIOError/invalidRegions(_:)`` or ``VectoredIOError/io(_:)``.
-  public func write(
+  nonisolated(nonsending) public func write(
     from memory: some BackingMemory, regions: [MemoryRegion], at offset: UInt64? = nil
   ) async throws(VectoredIOError) -> Int {
     try await vectored(.writev, memory: memory, regions: regions, offset: offset)
   }
 
-  private func vectored(
+  nonisolated(nonsending) private func vectored(
     _ opcode: Opcode, memory: some BackingMemory, regions: [MemoryRegion], offset: UInt64?
   ) async throws(VectoredIOError) -> Int {
     let isRead = opcode == .readv
@@ -140,7 +140,8 @@ extension File {
           : .writev(fd: fd, iovecs: request.iovecs, count: count, offset: offset)
         // SAFETY: the in-flight slot retains `request` (the iovecs and the
         // memory they point into) and the file until the final CQE.
-        let outcome = await loop.perform(operation, retaining: (request, self))
+        let outcome = await loop.perform(
+          operation, retaining: (request, self), registration: isRead ? .lazy : .eager)
         memory.endKernelAccess(access)
         return Int(try outcome.value(opcode, path: self.path))
       }

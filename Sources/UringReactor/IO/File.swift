@@ -17,6 +17,9 @@ import Uring
 /// - Cancellation: a cancelled task's operation is cancelled with
 ///   `IORING_OP_ASYNC_CANCEL`; the call returns only after the operation's
 ///   CQE, with ``IOError/Kind/cancelled`` (or the result, if it completed).
+///   Reads register the task's cancellation handler only if they are still
+///   in flight once their submission returns: page-cached data is read
+///   inside it, and a read that completed is never cancelled.
 public final class File: Sendable {
   /// The reactor whose ring performs this file's I/O.
   public let reactor: Reactor
@@ -115,7 +118,8 @@ public final class File: Sendable {
       try self.checkDirectIO(region, offset: offset, for: .read)
       try self.lend(buffer, .write, for: .read)
       let outcome = await loop.perform(
-        .read(fd: fd, buffer: region, offset: offset), retaining: (buffer, self))
+        .read(fd: fd, buffer: region, offset: offset), retaining: (buffer, self),
+        registration: .lazy)
       buffer.endKernelAccess(.write)
       let count = Int(try outcome.value(.read, path: self.path))
       buffer.setCount(count)

@@ -30,35 +30,52 @@ extension EventLoop {
     {
       observer.completing(completion, opcode: opcode)
     }
+    let registering = table.withEntry(completion.userData) { entry -> InFlight? in
+      guard case .registering = entry.waiter else { return nil }
+      return entry
+    }
+    if let parked = registering ?? nil {
+      // Its task is registering a cancellation handler: it takes the outcome
+      // (and frees the slot) when it waits again.
+      let outcome = finalOutcome(completion, parked)
+      table.withEntry(completion.userData) { $0.waiter = .finished(outcome) }
+      return
+    }
     guard let entry = table.remove(completion.userData) else {
       preconditionFailure("completion for unknown user_data \(completion.userData)")
     }
     switch entry.waiter {
-    case .task(let continuation):
-      var reason = entry.cancellation
-      if reason == nil, entry.linkedTimeout,
-        completion.result == -ECANCELED || completion.result == -EINTR
-      {
-        // Only its linked timeout cancels an operation nobody else cancelled.
-        reason = .deadline
-      }
-      var outcome = OperationOutcome(
-        result: completion.result, flags: completion.flags, cancellation: reason)
-      if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
-        // Rule 4: the caller gave up; the descriptor must not leak.
-        submitInternal(.close(fd: completion.result))
-        outcome.result = -ECANCELED
-      }
-      continuation.resume(returning: outcome)
+    case .task(let continuation), .unregisteredTask(let continuation):
+      continuation.resume(returning: finalOutcome(completion, entry))
     case .handler(let handler):
       handler.complete(completion, isFinal: true, cancellation: entry.cancellation)
     case .wakeup:
       wakeupArmed = false
       if lifecycle.rawValue < Lifecycle.closing.rawValue { armWakeup() }
-    case .none:
+    case .none, .registering, .finished:
       break
     }
     withExtendedLifetime(entry) {}
+  }
+
+  /// What the final CQE of a task's operation reports. Rule 4: if the
+  /// operation created a descriptor its waiter gave up on, it is closed here.
+  private func finalOutcome(_ completion: Completion, _ entry: InFlight) -> OperationOutcome {
+    var reason = entry.cancellation
+    if reason == nil, entry.linkedTimeout,
+      completion.result == -ECANCELED || completion.result == -EINTR
+    {
+      // Only its linked timeout cancels an operation nobody else cancelled.
+      reason = .deadline
+    }
+    var outcome = OperationOutcome(
+      result: completion.result, flags: completion.flags, cancellation: reason)
+    if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
+      // Rule 4: the caller gave up; the descriptor must not leak.
+      submitInternal(.close(fd: completion.result))
+      outcome.result = -ECANCELED
+    }
+    return outcome
   }
 
   /// Arms the eventfd read that lets other threads wake the loop.

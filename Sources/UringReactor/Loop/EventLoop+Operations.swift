@@ -12,6 +12,11 @@ extension EventLoop {
   /// `cancellable: false` skips the cancellation handler, for operations that
   /// always complete in one loop iteration (`nop`): registering a handler
   /// takes a per-task runtime lock twice, the largest cost of a round trip.
+  /// `registration: .lazy` registers it only if the operation is still in
+  /// flight after its submission (see ``CancellationRegistration``).
+  ///
+  /// `flags` are the SQE's `IOSQE_*` flags (e.g. `.fixedFile`, with an index
+  /// of the registered file table as the operation's descriptor).
   ///
   /// `deadline` (else the innermost ``IODeadline`` scope's) links an
   /// `IORING_OP_LINK_TIMEOUT` to the operation: if it passes first, the kernel
@@ -23,6 +28,8 @@ extension EventLoop {
     retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
     createsDescriptor: Bool = false,
     cancellable: Bool = true,
+    registration: CancellationRegistration = .eager,
+    flags: SubmissionFlags = [],
     deadline: OperationDeadline? = nil
   ) async -> OperationOutcome {
     guard lifecycle == .running else {
@@ -44,22 +51,40 @@ extension EventLoop {
         opcode: operation.opcode, waiter: .none, retained: retained,
         createsDescriptor: createsDescriptor, armed: false, cancellation: nil,
         linkedTimeout: limit != nil))
+    let submission = Submission(operation: operation, flags: flags, limit: limit)
     guard cancellable else {
       return await withUnsafeContinuation { continuation in
-        arm(userData, operation, limit, continuation)
+        arm(userData, submission, .task(continuation))
       }
     }
+    if registration == .lazy {
+      // No handler yet: the loop resumes the task with `mustRegister` if the
+      // operation outlives its submission, and does not sleep meanwhile.
+      let outcome = await withUnsafeContinuation { continuation in
+        arm(userData, submission, .unregisteredTask(continuation))
+      }
+      guard outcome.mustRegister else { return outcome }
+      return await awaitRegistered(userData, armed: nil)
+    }
+    return await awaitRegistered(userData, armed: submission)
+  }
+
+  /// The cancellable wait: registers the task's cancellation handler, then
+  /// arms `submission` or, when it was armed lazily, waits again for it.
+  nonisolated(nonsending) private func awaitRegistered(
+    _ userData: UInt64, armed submission: Submission?
+  ) async -> OperationOutcome {
     let isolation = #isolation
     if let actor = isolation {
       // SAFETY: `actor` is the caller's own isolation (`#isolation`): the
       // operation does not change threads, though the compiler cannot see it.
-      return await awaitCancellable(userData, SameThread(operation), limit, isolation: actor)
+      return await awaitCancellable(userData, SameThread(submission), isolation: actor)
     }
     // Nonisolated on the loop thread: the task prefers the reactor, so the
     // handler's (nonisolated) operation closure runs here too.
     return await withTaskCancellationHandler {
       await withUnsafeContinuation { continuation in
-        arm(userData, operation, limit, continuation)
+        wait(userData, submission, continuation)
       }
     } onCancel: {
       requestCancel(userData, reason: .task)
@@ -72,49 +97,104 @@ extension EventLoop {
   /// not capture it would run on the global executor (see the field notes).
   private func awaitCancellable(
     _ userData: UInt64,
-    _ operation: SameThread<RingOperation>,
-    _ limit: Int64?,
+    _ submission: SameThread<Submission?>,
     isolation: isolated any Actor
   ) async -> OperationOutcome {
     await withTaskCancellationHandler {
       _ = isolation
       return await withUnsafeContinuation { continuation in
-        arm(userData, operation.value, limit, continuation)
+        wait(userData, submission.value, continuation)
       }
     } onCancel: {
       requestCancel(userData, reason: .task)
     }
   }
 
-  /// Stores the waiter and prepares the SQE, unless a cancellation arrived
-  /// first, in which case nothing reaches the kernel and the waiter resumes.
-  private func arm(
-    _ userData: UInt64,
-    _ operation: RingOperation,
-    _ limit: Int64?,
+  /// Arms `submission` with `continuation` as its waiter, or (`nil`: it was
+  /// armed lazily and its task has now registered its handler) makes
+  /// `continuation` the waiter of the operation in flight, resuming it at
+  /// once if the final CQE came meanwhile.
+  private func wait(
+    _ userData: UInt64, _ submission: Submission?,
     _ continuation: UnsafeContinuation<OperationOutcome, Never>
   ) {
+    if let submission {
+      arm(userData, submission, .task(continuation))
+      return
+    }
+    precondition(ownsLoopState, "a registering operation resumed off its reactor's loop thread")
+    let finished = table.withEntry(userData) { entry -> OperationOutcome? in
+      if case .finished(let outcome) = entry.waiter { return outcome }
+      entry.waiter = .task(continuation)
+      return nil
+    }
+    guard let finished else {
+      preconditionFailure("a registering operation lost its in-flight slot")
+    }
+    if let outcome = finished {
+      // Its final CQE came: the slot goes now, its references after the resume.
+      let entry = table.remove(userData)
+      continuation.resume(returning: outcome)
+      _ = entry
+    }
+  }
+
+  /// Stores the waiter and prepares the SQE, unless a cancellation arrived
+  /// first, in which case nothing reaches the kernel and the waiter resumes.
+  private func arm(_ userData: UInt64, _ submission: Submission, _ waiter: Waiter) {
     // Rule 5: only the loop thread touches the SQ.
     precondition(ownsLoopState, "an operation was armed off its reactor's loop thread")
     let earlyCancellation = table.withEntry(userData) { entry -> CancellationReason? in
-      entry.waiter = .task(continuation)
+      entry.waiter = waiter
       if let reason = entry.cancellation { return reason }
       entry.armed = true
       return nil
     }
     if let reason = earlyCancellation ?? nil {
       let entry = table.remove(userData)
-      continuation.resume(
-        returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: reason))
+      let outcome = OperationOutcome(result: -ECANCELED, flags: 0, cancellation: reason)
+      switch waiter {
+      case .task(let continuation), .unregisteredTask(let continuation):
+        continuation.resume(returning: outcome)
+      default:
+        break
+      }
       _ = entry
       return
     }
-    if let limit {
-      prepareLinked(operation, userData: userData, deadline: limit)
+    if case .unregisteredTask = waiter { unregistered.append(userData) }
+    let operation = submission.operation
+    if let limit = submission.limit {
+      prepareLinked(operation, userData: userData, flags: submission.flags, deadline: limit)
     } else {
-      ring!.prepare(operation, userData: userData)
+      ring!.prepare(operation, userData: userData, flags: submission.flags)
     }
     observer?.prepared(userData, opcode: operation.opcode)
+  }
+
+  /// Called once the submissions of this iteration have returned and their
+  /// completions were handled: every operation armed lazily that is still in
+  /// flight resumes its task, which registers its cancellation handler and
+  /// waits again (``CancellationRegistration/lazy``).
+  func promptRegistrations() {
+    // Like a completion, the resumption keeps a group's task on this reactor
+    // (`ReactorGroup.enqueue`): it must wait again on this loop.
+    handlingCompletions = true
+    defer { handlingCompletions = false }
+    for userData in unregistered {
+      let waiting = table.withEntry(userData) {
+        entry -> UnsafeContinuation<OperationOutcome, Never>? in
+        guard case .unregisteredTask(let continuation) = entry.waiter else { return nil }
+        entry.waiter = .registering
+        return continuation
+      }
+      if let continuation = waiting ?? nil {
+        statistics.lateRegistrations += 1
+        continuation.resume(
+          returning: OperationOutcome(result: 0, flags: 0, cancellation: nil, mustRegister: true))
+      }
+    }
+    unregistered.removeAll(keepingCapacity: true)
   }
 
   /// Starts an operation whose completions go to `handler` (multishot ops,
@@ -166,6 +246,8 @@ extension EventLoop {
   func cancelOnLoop(_ userData: UInt64, reason: CancellationReason) {
     let mustCancel = table.withEntry(userData) { entry -> Bool in
       guard entry.cancellation == nil else { return false }
+      // Completed already: its task takes the result when it waits again.
+      if case .finished = entry.waiter { return false }
       entry.cancellation = reason
       return entry.armed
     }
@@ -173,6 +255,14 @@ extension EventLoop {
       submitInternal(.cancel(userData: userData, flags: 0))
     }
   }
+}
+
+/// What `arm` prepares: an operation, its SQE flags and its linked deadline.
+struct Submission {
+  let operation: RingOperation
+  let flags: SubmissionFlags
+  /// `IORING_OP_LINK_TIMEOUT` at these nanoseconds of `CLOCK_BOOTTIME`.
+  let limit: Int64?
 }
 
 /// A value handed to a function that runs on the same thread, where the

@@ -23,6 +23,15 @@ extension EventLoop {
     outbox.append(OutboundJobs(target: target, jobs: [entry]))
   }
 
+  /// Jobs waiting in this loop's outbox for `target`. Loop thread.
+  @inline(__always)
+  func outboxCount(for target: EventLoop) -> Int {
+    for index in outbox.indices where outbox[index].target === target {
+      return outbox[index].jobs.count
+    }
+    return 0
+  }
+
   /// Loop thread, before submitting: hands each batch to its target's inbox
   /// and wakes the targets that sleep, with an `IORING_OP_MSG_RING` (it posts
   /// a CQE on the target's ring, which ends its wait) that goes out with this
@@ -34,6 +43,7 @@ extension EventLoop {
     for batch in batches {
       statistics.batchesSent += 1
       let target = batch.target
+      target.remote.addBacklog(batch.jobs.count)
       switch target.remote.pushDeferringWake({ $0.jobs.append(contentsOf: batch.jobs) }) {
       case .queued:
         break

@@ -23,7 +23,11 @@ extension EventLoop {
       // the earliest deadline.
       if !outbox.isEmpty { flushOutbox() }
       if timers.needsReconcile { reconcileTimers() }
-      if !ready.isEmpty {
+      // What the group's placement compares (`ReactorGroup.enqueue`).
+      if group != nil { remote.publishBacklog(ready.count) }
+      // A task waiting without a cancellation handler must not be left
+      // waiting on a sleeping loop: no sleep while any is (`promptRegistrations`).
+      if !ready.isEmpty || !unregistered.isEmpty {
         ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
         statistics.waits += 1
@@ -33,6 +37,7 @@ extension EventLoop {
         ring!.submitAndFlushCompletions()
       }
       handleCompletions()
+      if !unregistered.isEmpty { promptRegistrations() }
     }
     finish()
   }

@@ -10,8 +10,8 @@ extension EventLoop {
     for userData in table.occupied() {
       let isUserOperation = table.withEntry(userData) { entry -> Bool in
         switch entry.waiter {
-        case .task, .handler: true
-        case .wakeup, .none: false
+        case .task, .unregisteredTask, .registering, .handler: true
+        case .wakeup, .none, .finished: false
         }
       }
       if isUserOperation == true { cancelOnLoop(userData, reason: .shutdown) }

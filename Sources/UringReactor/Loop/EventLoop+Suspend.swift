@@ -12,7 +12,7 @@ extension EventLoop {
   /// the waiter resume soon from there.
   ///
   /// Neither closure escapes, so a wait allocates nothing beyond the task's
-  /// own frame. Like ``perform(_:retaining:createsDescriptor:cancellable:deadline:)``,
+  /// own frame. Like ``perform(_:retaining:createsDescriptor:cancellable:registration:flags:deadline:)``,
   /// a caller isolated to an actor pinned to the reactor waits through a
   /// function whose closure captures that isolation, so that `register`
   /// stays on the loop thread (a non-`Sendable` closure that does not capture

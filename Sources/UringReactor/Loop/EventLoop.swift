@@ -43,6 +43,10 @@ final class EventLoop: @unchecked Sendable {
   @exclusivity(unchecked) var running: [ReadyJob] = []
   /// The remote inbox's next job buffer (kept to reuse its capacity).
   @exclusivity(unchecked) var spareInbox: [ReadyJob] = []
+  /// Operations armed lazily since the last submission, whose tasks have no
+  /// cancellation handler yet (``CancellationRegistration/lazy``): while any
+  /// is in flight the loop does not sleep.
+  @exclusivity(unchecked) var unregistered: [UInt64] = []
   /// Completions drained this iteration (kept to reuse its capacity).
   @exclusivity(unchecked) var completions: [Completion] = []
   /// The job being run (its address), and whether it runs with the reactor
@@ -99,6 +103,7 @@ final class EventLoop: @unchecked Sendable {
     ready.reserveCapacity(1024)
     running.reserveCapacity(1024)
     completions.reserveCapacity(1024)
+    unregistered.reserveCapacity(1024)
   }
 
   deinit {
@@ -149,4 +154,8 @@ struct LoopStatistics: Sendable {
   var eventFDWakes = 0
   /// Operations submitted with an `IORING_OP_LINK_TIMEOUT`.
   var linkedTimeouts = 0
+  /// Operations armed lazily (``CancellationRegistration/lazy``) whose task
+  /// had to register its cancellation handler after all: still in flight
+  /// after their submission.
+  var lateRegistrations = 0
 }

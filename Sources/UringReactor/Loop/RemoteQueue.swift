@@ -52,6 +52,12 @@ final class RemoteQueue: Sendable {
   // `waitForWakers` loads with acquire, so the ring and the eventfd are closed
   // only after every wake-up aimed at them has finished.
   private let activeWakers = Atomic<Int>(0)
+  /// Roughly how many jobs wait to run on the loop: its ready queue as the
+  /// loop last published it (once per iteration), plus the jobs other loops
+  /// pushed since. What a ``ReactorGroup`` compares to place new work.
+  // Ordering: relaxed; an estimate that orders nothing (the inbox lock and
+  // `pending` carry the jobs themselves).
+  private let backlog = Atomic<Int>(0)
   /// The eventfd whose read is armed on the ring.
   let eventFD: CInt
 
@@ -100,6 +106,19 @@ final class RemoteQueue: Sendable {
   func wake() {
     var one: UInt64 = 1
     _ = withUnsafeBytes(of: &one) { Glibc.write(eventFD, $0.baseAddress, 8) }
+  }
+
+  /// The loop's estimated backlog (see `backlog`). Any thread; no lock.
+  var estimatedBacklog: Int { backlog.load(ordering: .relaxed) }
+
+  /// Loop thread, once per iteration: publishes how many jobs it has ready.
+  func publishBacklog(_ count: Int) {
+    backlog.store(count, ordering: .relaxed)
+  }
+
+  /// Another loop is about to push `count` jobs.
+  func addBacklog(_ count: Int) {
+    backlog.add(count, ordering: .relaxed)
   }
 
   /// Whether items wait (cheap; no lock).

@@ -46,7 +46,7 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
   private var queuedCount: Int { queue.count - queueHead }
 
   /// The next accepted descriptor, `nil` once terminated. Loop thread.
-  func next(_ loop: EventLoop) async throws(IOError) -> CInt? {
+  nonisolated(nonsending) func next(_ loop: EventLoop) async throws(IOError) -> CInt? {
     if !registered, !terminated {
       registered = true
       listener.acceptors.append(self)

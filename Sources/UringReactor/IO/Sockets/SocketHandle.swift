@@ -93,7 +93,7 @@ final class SocketHandle: @unchecked Sendable {
 
   /// Closes the socket through the ring (`IORING_OP_CLOSE`) after ending its
   /// multishot operations. Closing twice throws `EBADF`. Loop thread.
-  func close(_ loop: EventLoop) async throws(IOError) {
+  nonisolated(nonsending) func close(_ loop: EventLoop) async throws(IOError) {
     terminateMultishots(loop: loop)
     guard let fd = takeDescriptor() else {
       throw IOError(.system(.badFileDescriptor), operation: .close, address: peer)

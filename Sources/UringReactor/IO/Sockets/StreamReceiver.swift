@@ -60,7 +60,7 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
   /// Cancellation: the waiting task resumes with ``IOError/Kind/cancelled``;
   /// the multishot stays armed and bytes that arrive meanwhile stay queued
   /// for the next call (none is lost).
-  func next(_ loop: EventLoop) async throws(IOError) -> ReceivedChunk? {
+  nonisolated(nonsending) func next(_ loop: EventLoop) async throws(IOError) -> ReceivedChunk? {
     let event = await nextEvent(loop)
     switch event {
     case .chunk(let chunk): return chunk
@@ -69,7 +69,7 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
     }
   }
 
-  private func nextEvent(_ loop: EventLoop) async -> Event {
+  nonisolated(nonsending) private func nextEvent(_ loop: EventLoop) async -> Event {
     if let chunk = queue.popFirst() {
       resumeIfCaughtUp(loop)
       return .chunk(chunk)

@@ -1,0 +1,107 @@
+import CLibUring
+import Glibc
+import UringReactor
+
+/// Threads, CPUs and CPU clocks for the echo workloads whose server is driven
+/// by the C client: the client gets a thread of its own (pinned, or not), the
+/// server's CPU time is read around the client's run.
+enum EchoThreads {
+  /// The CPUs this process may run on (sched_getaffinity), in order.
+  static let usableCPUs: [Int] = {
+    var cpus = [CInt](repeating: 0, count: 1024)
+    let count = Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
+    return count > 0 ? cpus.prefix(min(count, cpus.count)).map(Int.init) : []
+  }()
+
+  /// Pins the calling thread to `cpu` (if given).
+  static func pin(_ cpu: Int?) throws(BenchError) {
+    guard let cpu else { return }
+    let error = clu_pin_thread_to_cpu(CInt(cpu))
+    guard error == 0 else { throw BenchError("cannot pin a thread to CPU \(cpu): errno \(error)") }
+  }
+
+  /// Names the calling thread (what profiles show).
+  static func name(_ name: String) {
+    _ = clu_set_thread_name(name)
+  }
+
+  /// The calling thread's CPU time.
+  static func threadCPU() -> Duration {
+    var now = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0 else { return .zero }
+    return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
+  }
+
+  /// CPU time of every thread of this process but the calling one: for a
+  /// server in this process, read on its client's thread.
+  static func otherThreadsCPU() -> Duration {
+    CPUTime.process() - threadCPU()
+  }
+
+  /// Runs `body` on a new thread (a blocking C client must not hold a thread
+  /// of Swift's cooperative pool, nor the reactor's) and returns its result.
+  /// The thread (named `echo-client`, for profiles) starts with the
+  /// caller's affinity; `body` pins it if needed.
+  static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withUnsafeContinuation { (continuation: UnsafeContinuation<T, Never>) in
+      let start = Unmanaged.passRetained(
+        ThreadStart { continuation.resume(returning: body()) }
+      ).toOpaque()
+      var thread = pthread_t()
+      let created = pthread_create(
+        &thread, nil,
+        { raw in
+          // SAFETY: `raw` is the +1 reference passed below, taken once here.
+          let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+          _ = clu_set_thread_name("echo-client")
+          start.body()
+          return nil
+        }, start)
+      if created == 0 {
+        pthread_detach(thread)
+      } else {
+        // SAFETY: the thread was not created: the reference is still ours.
+        Unmanaged<ThreadStart>.fromOpaque(start).release()
+        continuation.resume(returning: body())
+      }
+    }
+  }
+
+  /// Pins the reactor's loop thread to `cpu` until `restore()`.
+  static func pinLoopThread(of reactor: Reactor, to cpu: Int) async throws(BenchError)
+    -> LoopAffinity
+  {
+    let pinned = await Task(executorPreference: reactor) { () -> Result<LoopAffinity, BenchError> in
+      var saved = LoopAffinity(reactor: reactor)
+      guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &saved.mask) == 0 else {
+        return .failure(BenchError("sched_getaffinity: errno \(errno)"))
+      }
+      return Result { () throws(BenchError) in
+        try pin(cpu)
+        return saved
+      }
+    }.value
+    return try pinned.get()
+  }
+}
+
+/// The loop thread's affinity before it was pinned.
+struct LoopAffinity: @unchecked Sendable {
+  // @unchecked: `cpu_set_t` is plain bits, copied.
+  let reactor: Reactor
+  var mask = cpu_set_t()
+
+  /// Gives the loop thread its former affinity back.
+  func restore() async {
+    let mask = self
+    await Task(executorPreference: reactor) {
+      var set = mask.mask
+      _ = pthread_setaffinity_np(pthread_self(), MemoryLayout<cpu_set_t>.size, &set)
+    }.value
+  }
+}
+
+private final class ThreadStart {
+  let body: () -> Void
+  init(_ body: @escaping () -> Void) { self.body = body }
+}
