@@ -127,14 +127,15 @@ struct Chart {
 
     var y = top
     for (group, height) in zip(groups, groupHeights) {
-      var title = group.workload.id
+      svg.text(group.workload.id, x: 20, y: y + 15, size: 12, weight: "bold")
+      // Without a Dispatch figure the bars are relative to another system:
+      // say so where the workload's summary goes (the title is long enough).
+      var summary = group.workload.summary
       if let baseline = group.baseline, baseline != .dispatch {
-        title += " (relative to \(baseline.id): no Dispatch figure)"
+        summary = "relative to \(baseline.id) (no Dispatch figure): " + summary
       }
-      svg.text(title, x: 20, y: y + 15, size: 12, weight: "bold")
       svg.text(
-        Self.shortened(group.workload.summary, 78), x: axisLeft, y: y + 15, size: 10,
-        fill: "#868e96")
+        Self.shortened(summary, 72), x: axisLeft + 90, y: y + 15, size: 10, fill: "#868e96")
       var rowTop = y + 22
       for bar in group.bars {
         let middle = rowTop + rowHeight / 2
