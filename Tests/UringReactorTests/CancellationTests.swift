@@ -69,13 +69,8 @@ struct CancellationTests {
   }
 
   @Test func cancellingATaskCancelsItsReadAndReturnsTheBuffer() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let buffer = SharedBuffer(capacity: 64)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
       let reader = Task(executorPreference: reactor) { try await file.read(into: buffer) }
       await recorder.waitUntilPrepared(.read, count: 1)
       #expect(buffer.isKernelWriting)
@@ -91,7 +86,7 @@ struct CancellationTests {
       #expect(recorder.preparedCount(.asyncCancel) == 1)
       #expect(!buffer.isKernelWriting)
       // The file still works.
-      _ = try fds.writeEnd.writeAll([42])
+      _ = try writeEnd.writeAll([42])
       #expect(try await file.read(into: buffer) == 1)
     }
   }

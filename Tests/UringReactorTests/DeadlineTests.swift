@@ -59,19 +59,14 @@ struct DeadlineTests {
   /// An operation that completes before its deadline returns normally; its
   /// link timeout completes with `-ECANCELED` and both slots are released.
   @Test func operationFinishingInTimeIsNotAffected() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let results = Locked<[Int32]>([])
       recorder.onCompleting.withLock {
         $0 = { completion, opcode in
           if opcode == .linkTimeout { results.withLock { $0.append(completion.result) } }
         }
       }
-      _ = try fds.writeEnd.writeAll([1, 2, 3])
+      _ = try writeEnd.writeAll([1, 2, 3])
       let buffer = SharedBuffer(capacity: 16)
       let count = try await Task(executorPreference: reactor) {
         try await file.read(into: buffer, deadline: .now + .seconds(3600))
@@ -86,12 +81,7 @@ struct DeadlineTests {
 
   /// A deadline already past fails at once and submits nothing.
   @Test func expiredDeadlineSubmitsNothing() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let past = ContinuousClock.now - .milliseconds(1)
       await #expect(throws: IOError(.timedOut, operation: .read)) {
         try await file.read(into: SharedBuffer(capacity: 8), deadline: past)
@@ -108,12 +98,7 @@ struct DeadlineTests {
 
   /// Task cancellation still wins over a distant deadline.
   @Test func taskCancellationWinsOverADeadline() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let reader = Task(executorPreference: reactor) {
         try await file.read(into: SharedBuffer(capacity: 8), deadline: .now + .seconds(3600))
       }
@@ -128,10 +113,7 @@ struct DeadlineTests {
   /// `IODeadline.withTimeout` applies to every operation started inside it,
   /// including those of functions it calls; nested scopes keep the earliest.
   @Test func scopedDeadlineAppliesToNestedOperations() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let error = await #expect(throws: IOError.self) {
         try await IODeadline.withTimeout(.seconds(3600)) { () async throws(IOError) in
           try await reactor.nop()

@@ -53,13 +53,8 @@ struct FileTests {
   }
 
   @Test func bufferIsLentToTheKernelOnlyDuringTheOperation() async throws {
-    try await withReactor { reactor in
-      let fds = try FileDescriptor.pipe()
-      defer { try? fds.writeEnd.close() }
-      let file = File(adopting: fds.readEnd, on: reactor)
+    try await withPipeReader { reactor, file, writeEnd, recorder in
       let buffer = SharedBuffer(capacity: 16)
-      let recorder = OperationRecorder()
-      try await recorder.install(on: reactor)
       let reader = Task(executorPreference: reactor) { try await file.read(into: buffer) }
       await recorder.waitUntilPrepared(.read, count: 1)
       // The kernel may write it: user access is refused.
@@ -67,7 +62,7 @@ struct FileTests {
       #expect(throws: MemoryAccessError.self) { try buffer.bytes() }
       #expect(buffer.withUniqueBytes { _ in 0 } == nil)
       await #expect(throws: IOError.self) { try await file.read(into: buffer) }
-      _ = try fds.writeEnd.writeAll([9, 8, 7])
+      _ = try writeEnd.writeAll([9, 8, 7])
       #expect(try await reader.value == 3)
       #expect(!buffer.isKernelWriting)
       #expect(try buffer.bytes() == [9, 8, 7])
