@@ -36,11 +36,11 @@ public final class Reactor: Sendable {
   public var name: String { loop.name }
 
   /// What the ring applied at set-up.
-  public let setup: RingSetup
+  public var setup: RingSetup { loop.setup }
   /// What the kernel supports.
-  public let probe: Probe
+  public var probe: Probe { loop.probe }
   /// The features the kernel reported.
-  public let features: RingFeatures
+  public var features: RingFeatures { loop.features }
 
   /// Starts a reactor thread and its ring.
   ///
@@ -56,12 +56,7 @@ public final class Reactor: Sendable {
   init(
     options: ReactorOptions, configure: (EventLoop) -> Void
   ) throws(UringUnavailableError) {
-    let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
-    guard eventFD >= 0 else {
-      throw UringUnavailableError(
-        cause: .other(Errno(rawValue: errno)), errno: Errno(rawValue: errno))
-    }
-    let remote = RemoteQueue(eventFD: eventFD)
+    let remote = try Self.makeRemoteQueue()
     let startup = Startup()
     let exit = self.exit
     let spawned = LoopThread.spawn(name: options.name, cpu: options.cpu) {
@@ -86,15 +81,9 @@ public final class Reactor: Sendable {
       self.loop = loop
     }
     thread = spawned
-    setup = loop.setup
-    features = loop.features
-    probe = loop.probe
     // The loop thread waits in `awaitStart` and runs no job until `start()`;
     // the semaphore orders these writes before every read on the loop thread.
-    loop.serialExecutor = UnownedSerialExecutor(ordinary: self)
-    loop.taskExecutor = UnownedTaskExecutor(ordinary: self)
-    loop.owner = self
-    configure(loop)
+    attachLoop(configure)
     startup.start()
   }
 
@@ -105,12 +94,7 @@ public final class Reactor: Sendable {
   init(
     onCallingThread options: ReactorOptions, configure: (EventLoop) -> Void
   ) throws(UringUnavailableError) {
-    let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
-    guard eventFD >= 0 else {
-      throw UringUnavailableError(
-        cause: .other(Errno(rawValue: errno)), errno: Errno(rawValue: errno))
-    }
-    let remote = RemoteQueue(eventFD: eventFD)
+    let remote = try Self.makeRemoteQueue()
     let ring: Ring
     do throws(UringUnavailableError) {
       ring = try Ring(options: options.ring)
@@ -120,9 +104,22 @@ public final class Reactor: Sendable {
     }
     loop = EventLoop(ring: ring, remote: remote, name: options.name)
     thread = nil
-    setup = loop.setup
-    features = loop.features
-    probe = loop.probe
+    attachLoop(configure)
+  }
+
+  /// The inbox other threads post to, with the eventfd that wakes the loop.
+  private static func makeRemoteQueue() throws(UringUnavailableError) -> RemoteQueue {
+    let eventFD = clu_eventfd(0, CLU_EFD_CLOEXEC)
+    guard eventFD >= 0 else {
+      throw UringUnavailableError(
+        cause: .other(Errno(rawValue: errno)), errno: Errno(rawValue: errno))
+    }
+    return RemoteQueue(eventFD: eventFD)
+  }
+
+  /// Makes this reactor the loop's executors and owner, then lets
+  /// `configure` see the loop, before the loop runs any job.
+  private func attachLoop(_ configure: (EventLoop) -> Void) {
     loop.serialExecutor = UnownedSerialExecutor(ordinary: self)
     loop.taskExecutor = UnownedTaskExecutor(ordinary: self)
     loop.owner = self

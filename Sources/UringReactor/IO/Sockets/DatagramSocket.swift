@@ -55,17 +55,9 @@ public final class DatagramSocket: Sendable {
   nonisolated(nonsending) public static func bind(
     to address: SocketAddress, options: SocketOptions = SocketOptions(), on reactor: Reactor
   ) async throws(IOError) -> DatagramSocket {
-    let boxed = SocketAddressBox(address)
-    return try await reactor.onLoop { loop throws(IOError) in
-      let fd = try await loop.makeSocket(
-        family: address.family, type: CInt(SOCK_DGRAM.rawValue), address: address)
-      let handle = SocketHandle(descriptor: fd, peer: address, reactor: reactor)
-      try options.apply(to: fd, address: address)
-      guard Glibc.bind(fd, boxed.pointer, boxed.length.pointee) == 0 else {
-        var error = SocketOptions.error("bind", address)
-        error.operation = .bind
-        throw error
-      }
+    try await reactor.onLoop { loop throws(IOError) in
+      let (handle, fd) = try await loop.makeBoundSocket(
+        type: CInt(SOCK_DGRAM.rawValue), address: address, options: options, reactor: reactor)
       return DatagramSocket(handle: handle, localAddress: socketName(fd, peer: false) ?? address)
     }
   }

@@ -48,22 +48,14 @@ public final class SocketListener: Sendable {
     options: SocketOptions = SocketOptions(reuseAddress: true),
     on reactor: Reactor
   ) async throws(IOError) -> SocketListener {
-    let boxed = SocketAddressBox(address)
-    return try await reactor.onLoop { loop throws(IOError) in
-      let fd = try await loop.makeSocket(
-        family: address.family, type: CInt(SOCK_STREAM.rawValue), address: address)
-      let handle = SocketHandle(descriptor: fd, peer: address, reactor: reactor)
-      var settings = options
-      if case .unix = address {
-        settings.reuseAddress = nil
-        settings.reusePort = nil
-      }
-      try settings.apply(to: fd, address: address)
-      guard bind(fd, boxed.pointer, boxed.length.pointee) == 0 else {
-        var error = SocketOptions.error("bind", address)
-        error.operation = .bind
-        throw error
-      }
+    var settings = options
+    if case .unix = address {
+      settings.reuseAddress = nil
+      settings.reusePort = nil
+    }
+    return try await reactor.onLoop { [settings] loop throws(IOError) in
+      let (handle, fd) = try await loop.makeBoundSocket(
+        type: CInt(SOCK_STREAM.rawValue), address: address, options: settings, reactor: reactor)
       guard Glibc.listen(fd, CInt(clamping: backlog)) == 0 else {
         var error = SocketOptions.error("listen", address)
         error.operation = .listen

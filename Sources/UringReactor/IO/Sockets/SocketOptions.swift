@@ -121,6 +121,25 @@ extension EventLoop {
       createsDescriptor: true
     ).value(.socket, address: address)
   }
+
+  /// A new socket of `type` with `options` applied, bound to `address`
+  /// (`bind(2)` is a non-blocking call, made here on the loop thread). The
+  /// returned handle owns the descriptor from its creation, so a failed
+  /// option or bind closes it. Loop thread.
+  func makeBoundSocket(
+    type: CInt, address: SocketAddress, options: SocketOptions, reactor: Reactor
+  ) async throws(IOError) -> (handle: SocketHandle, fd: CInt) {
+    let fd = try await makeSocket(family: address.family, type: type, address: address)
+    let handle = SocketHandle(descriptor: fd, peer: address, reactor: reactor)
+    try options.apply(to: fd, address: address)
+    let boxed = SocketAddressBox(address)
+    guard Glibc.bind(fd, boxed.pointer, boxed.length.pointee) == 0 else {
+      var error = SocketOptions.error("bind", address)
+      error.operation = .bind
+      throw error
+    }
+    return (handle, fd)
+  }
 }
 
 /// `getsockname`/`getpeername` into an address, `nil` if it failed.
