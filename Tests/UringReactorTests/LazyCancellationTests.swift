@@ -12,10 +12,7 @@ import Testing
 @Suite(.requiresUring)
 struct LazyCancellationTests {
   @Test func cachedReadRegistersNoHandler() async throws {
-    let path = FileTests.temporaryPath("lazy-cached")
-    let fd = open(path.string, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-    #expect(pwrite(fd, [UInt8](repeating: 1, count: 8192), 8192, 0) == 8192)
-    close(fd)
+    let path = FilePath(temporaryFile("lazy-cached", [UInt8](repeating: 1, count: 8192)))
     defer { unlink(path.string) }
     try await withReactor { reactor in
       try await Task(executorPreference: reactor) {

@@ -33,6 +33,8 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   private let chunkSize: Int
   private let readAhead: Int
   private let buffers: ChunkBufferPool
+  /// Every read's deadline (`IORING_OP_LINK_TIMEOUT`), if the stream has one.
+  private let deadline: OperationDeadline?
   /// Where the next read starts (`nil`: at the file position).
   private var nextOffset: UInt64?
   /// Bytes still to request (`nil`: to the end of the file).
@@ -48,9 +50,11 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   private var failure: IOError?
 
   init(
-    file: File, ownsFile: Bool, start: UInt64?, length: UInt64?, chunkSize: Int, readAhead: Int
+    file: File, ownsFile: Bool, start: UInt64?, length: UInt64?, chunkSize: Int, readAhead: Int,
+    deadline: OperationDeadline?
   ) {
     self.file = file
+    self.deadline = deadline
     self.ownsFile = ownsFile
     self.chunkSize = chunkSize
     self.readAhead = readAhead
@@ -106,7 +110,8 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       count = try outcome.value(.read, path: file.path)
     } catch {
       buffers.recycle(head.storage)
-      // Cancelled by `cancelReads` because the consumer's task was: say so.
+      // Cancelled by `cancelReads` because the consumer's task was: say
+      // so. A read its linked timeout cancelled reports `.timedOut`.
       let kind: IOError.Kind = outcome.cancellation == .task ? .cancelled : error.kind
       failure = IOError(kind, operation: .read, path: file.path)
       return nil
@@ -163,9 +168,13 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       // SAFETY: the in-flight slot retains the buffer's storage and the file
       // until the read's final CQE; the storage is not handed to anyone
       // else until then (it is neither in a chunk nor in the idle pool).
+      let operation = RingOperation.read(fd: fd, buffer: region, offset: entry.offset)
+      if let deadline, deadline.hasPassed {
+        refuseLate(at: index)
+        return
+      }
       userData = loop.start(
-        .read(fd: fd, buffer: region, offset: entry.offset), handler: self,
-        retaining: (entry.storage, file))
+        operation, handler: self, retaining: (entry.storage, file), deadline: deadline)
       if userData == nil { refusal = .reactorShutDown }
     } catch {
       refusal = error.kind
@@ -181,6 +190,16 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     }
   }
 
+  /// The deadline passed before `pending[index]` could be submitted: it
+  /// submits nothing and times out in its turn (after the chunks before it,
+  /// whose reads, due by the same deadline, complete or time out on their
+  /// own); no read is issued after it.
+  private func refuseLate(at index: Int) {
+    pending[index].outcome = OperationOutcome(
+      result: -ECANCELED, flags: 0, cancellation: .deadline)
+    exhausted = true
+  }
+
   /// Loop thread: a read's CQE (reads are single-shot: always final).
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal else { return }
@@ -189,7 +208,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       return
     }
     pending[index].outcome = OperationOutcome(
-      result: completion.result, flags: completion.flags, cancellation: cancellation)
+      completion, cancellation: cancellation, linkedTimeout: deadline != nil)
     if phase == .closing {
       // Nobody will consume it: its buffer goes back now.
       buffers.recycle(pending[index].storage)

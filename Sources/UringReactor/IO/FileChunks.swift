@@ -29,6 +29,21 @@ import Uring
 ///   `next()` throws ``IOError/Kind/cancelled``.
 /// - Errors: the first failed read is thrown by `next()` (after the chunks
 ///   before it); then the sequence ends.
+/// - Deadline: a stream created inside ``IODeadline/withDeadline(_:_:)``
+///   (or with ``File/chunks(from:length:chunkSize:readAhead:deadline:)``)
+///   takes the deadline in effect *when it is created* and links every read
+///   it submits to an `IORING_OP_LINK_TIMEOUT` at that instant; a read due
+///   after it is not submitted. Creation, not each `next()`, because the
+///   stream submits its read-ahead reads itself, ahead of the `next()` that
+///   will consume them: a deadline read at each call could not apply to
+///   reads already in flight, and would depend on which call happened to
+///   issue a read. So a scope opened only around a later `next()` does not
+///   apply; the deadline bounds the whole stream, not each chunk. A read
+///   that times out makes `next()` throw ``IOError/Kind/timedOut`` (after
+///   the chunks before it; its buffer stays with the kernel until its CQE,
+///   as for a cancelled read), and the stream ends as after any error.
+///   Without a deadline, a read costs nothing more than a `nil` check (at
+///   submission and at completion).
 /// - Thread-safety: `Sendable`; iterate from one task at a time, once.
 public struct FileChunks: AsyncSequence, Sendable {
   public typealias Element = FileChunk
@@ -40,11 +55,13 @@ public struct FileChunks: AsyncSequence, Sendable {
   let length: UInt64?
   let chunkSize: Int
   let readAhead: Int
+  /// Every read's deadline: the one in effect when the stream was created.
+  let deadline: OperationDeadline?
 
   public func makeAsyncIterator() -> Iterator {
     let reader = ChunkReader(
       file: file, ownsFile: ownsFile, start: start, length: length, chunkSize: chunkSize,
-      readAhead: start == nil ? 1 : readAhead)
+      readAhead: start == nil ? 1 : readAhead, deadline: deadline)
     return Iterator(consumer: ChunkConsumer(reader: reader))
   }
 
@@ -88,6 +105,9 @@ extension File {
   /// terminals), one read at a time. The file stays open; see
   /// ``FileChunks`` for backpressure, cancellation and ownership.
   ///
+  /// Inside an ``IODeadline`` scope, every read of the stream is due by the
+  /// scope's deadline as it is now (see ``FileChunks``, "Deadline").
+  ///
   /// With `O_DIRECT`, `chunkSize` and `offset` must suit ``directIO``:
   /// reads that do not are refused with ``IOError/Kind/invalidRequest(_:)``.
   public func chunks(
@@ -96,7 +116,8 @@ extension File {
   ) -> FileChunks {
     FileChunks(
       file: self, ownsFile: false, start: offset, length: length,
-      chunkSize: max(1, min(chunkSize, File.maximumTransfer)), readAhead: max(1, readAhead))
+      chunkSize: max(1, min(chunkSize, File.maximumTransfer)), readAhead: max(1, readAhead),
+      deadline: IODeadline.effective(nil))
   }
 }
 
@@ -111,6 +132,10 @@ extension FileSystem {
   /// reads in flight; anything else (a FIFO, a character device) at its
   /// position, one read at a time (checked with `IORING_OP_STATX`).
   ///
+  /// Inside an ``IODeadline`` scope, the open, the `statx` and every read of
+  /// the stream are due by the scope's deadline (the stream takes it when
+  /// it is created, here; see ``FileChunks``, "Deadline").
+  ///
   /// - Throws: the errors of opening the file.
   nonisolated(nonsending) public func readChunks(
     of path: FilePath, chunkSize: Int = 1 << 20, readAhead: Int = 4
@@ -120,6 +145,6 @@ extension FileSystem {
     return FileChunks(
       file: file, ownsFile: true, start: type == .regular || type == .blockDevice ? 0 : nil,
       length: nil, chunkSize: max(1, min(chunkSize, File.maximumTransfer)),
-      readAhead: max(1, readAhead))
+      readAhead: max(1, readAhead), deadline: IODeadline.effective(nil))
   }
 }

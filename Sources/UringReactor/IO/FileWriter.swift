@@ -24,6 +24,21 @@ import Uring
 ///   ``finish()``) cancels the writes in flight (`IORING_OP_ASYNC_CANCEL`;
 ///   a write the kernel has started still completes) and throws
 ///   ``IOError/Kind/cancelled``; the writer has then failed.
+/// - Deadline: a writer created inside ``IODeadline/withDeadline(_:_:)`` (or
+///   with ``File/writer(startingAt:maxInFlight:bufferSize:deadline:)``)
+///   takes the deadline in effect *when it is created* and links every
+///   write it submits (the rest of a short write too, which the loop
+///   submits on its own) to an `IORING_OP_LINK_TIMEOUT` at that instant; a
+///   write due after it is not submitted. Creation, not each ``write(_:)``,
+///   because writes outlive the call that submitted them: ``finish()`` and
+///   the backpressure wait consume writes submitted earlier, and must not
+///   wait forever for one that had no deadline. So the deadline bounds the
+///   whole writer; a scope opened only around a later ``write(_:)`` does
+///   not apply (create the writer inside it). A write that times out fails
+///   the writer: the next ``write(_:)`` or ``finish()`` throws
+///   ``IOError/Kind/timedOut``; the write's memory stays with the kernel
+///   until its CQE. Without a deadline, a write costs nothing more than a
+///   `nil` check (at submission and at completion).
 /// - Thread-safety: `Sendable`; write from one task at a time. Its state is
 ///   touched only on the reactor's loop thread.
 public final class FileWriter: CompletionHandler, @unchecked Sendable {
@@ -39,6 +54,8 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   /// How many writes may be in flight at once.
   public let maxInFlight: Int
   private let buffers: ChunkBufferPool
+  /// Every write's deadline (`IORING_OP_LINK_TIMEOUT`), if the writer has one.
+  private let deadline: OperationDeadline?
   // Loop-thread state.
   private var nextOffset: UInt64?
   private var inFlight: [UInt64: Write] = [:]
@@ -46,8 +63,12 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   private var failure: IOError?
   private var written: UInt64 = 0
 
-  init(file: File, startingAt offset: UInt64?, maxInFlight: Int, bufferSize: Int) {
+  init(
+    file: File, startingAt offset: UInt64?, maxInFlight: Int, bufferSize: Int,
+    deadline: OperationDeadline?
+  ) {
     self.file = file
+    self.deadline = deadline
     self.nextOffset = offset
     self.maxInFlight = offset == nil ? 1 : max(1, maxInFlight)
     self.buffers = ChunkBufferPool(
@@ -131,11 +152,15 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
         UnsafeMutableRawBufferPointer(mutating: write.region), offset: write.offset, for: .write)
       // SAFETY: the in-flight slot retains the memory's holder and the file
       // until the write's final CQE; the writer gives the holder to no one.
-      guard
-        let userData = loop.start(
-          .write(fd: fd, buffer: write.region, offset: write.offset), handler: self,
-          retaining: (write.holder, file))
-      else { throw IOError(.reactorShutDown, operation: .write, path: file.path) }
+      let operation = RingOperation.write(fd: fd, buffer: write.region, offset: write.offset)
+      if let deadline, deadline.hasPassed {
+        throw IOError(.timedOut, operation: .write, path: file.path)
+      }
+      let started = loop.start(
+        operation, handler: self, retaining: (write.holder, file), deadline: deadline)
+      guard let userData = started else {
+        throw IOError(.reactorShutDown, operation: .write, path: file.path)
+      }
       inFlight[userData] = write
     } catch {
       failure = failure ?? error
@@ -146,7 +171,7 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal, let write = inFlight.removeValue(forKey: completion.userData) else { return }
     let outcome = OperationOutcome(
-      result: completion.result, flags: completion.flags, cancellation: cancellation)
+      completion, cancellation: cancellation, linkedTimeout: deadline != nil)
     do throws(IOError) {
       let count = Int(try outcome.value(.write, path: file.path))
       written += UInt64(count)
@@ -190,9 +215,14 @@ extension File {
   /// position, one write at a time) with up to `maxInFlight` writes in
   /// flight, copying bytes given as collections into buffers of
   /// `bufferSize` bytes.
+  ///
+  /// Inside an ``IODeadline`` scope, every write of the writer is due by the
+  /// scope's deadline as it is now (see ``FileWriter``, "Deadline").
   public func writer(
     startingAt offset: UInt64? = 0, maxInFlight: Int = 4, bufferSize: Int = 1 << 20
   ) -> FileWriter {
-    FileWriter(file: self, startingAt: offset, maxInFlight: maxInFlight, bufferSize: bufferSize)
+    FileWriter(
+      file: self, startingAt: offset, maxInFlight: maxInFlight, bufferSize: bufferSize,
+      deadline: IODeadline.effective(nil))
   }
 }

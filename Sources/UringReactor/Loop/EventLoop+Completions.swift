@@ -61,15 +61,9 @@ extension EventLoop {
   /// What the final CQE of a task's operation reports. Rule 4: if the
   /// operation created a descriptor its waiter gave up on, it is closed here.
   private func finalOutcome(_ completion: Completion, _ entry: InFlight) -> OperationOutcome {
-    var reason = entry.cancellation
-    if reason == nil, entry.linkedTimeout,
-      completion.result == -ECANCELED || completion.result == -EINTR
-    {
-      // Only its linked timeout cancels an operation nobody else cancelled.
-      reason = .deadline
-    }
+    // Only its linked timeout cancels an operation nobody else cancelled.
     var outcome = OperationOutcome(
-      result: completion.result, flags: completion.flags, cancellation: reason)
+      completion, cancellation: entry.cancellation, linkedTimeout: entry.linkedTimeout)
     if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
       // Rule 4: the caller gave up; the descriptor must not leak.
       submitInternal(.close(fd: completion.result))

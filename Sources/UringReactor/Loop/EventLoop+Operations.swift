@@ -13,7 +13,9 @@ extension EventLoop {
   /// always complete in one loop iteration (`nop`): registering a handler
   /// takes a per-task runtime lock twice, the largest cost of a round trip.
   /// `registration: .lazy` registers it only if the operation is still in
-  /// flight after its submission (see ``CancellationRegistration``).
+  /// flight after its submission (see ``CancellationRegistration``). Either
+  /// kind is submitted at once, and its completion taken without suspending,
+  /// when nothing else waits to run (``completeInline(_:_:)``).
   ///
   /// `flags` are the SQE's `IOSQE_*` flags (e.g. `.fixedFile`, with an index
   /// of the registered file table as the operation's descriptor).
@@ -53,11 +55,23 @@ extension EventLoop {
         linkedTimeout: limit != nil))
     let submission = Submission(operation: operation, flags: flags, limit: limit)
     guard cancellable else {
+      if mayCompleteInline {
+        if let outcome = completeInline(userData, submission) { return outcome }
+        return await withUnsafeContinuation { continuation in
+          wait(userData, nil, continuation)
+        }
+      }
       return await withUnsafeContinuation { continuation in
         arm(userData, submission, .task(continuation))
       }
     }
     if registration == .lazy {
+      if mayCompleteInline {
+        if let outcome = completeInline(userData, submission) { return outcome }
+        // Still in flight after its submission, like a lazy arm's late case.
+        statistics.lateRegistrations += 1
+        return await awaitRegistered(userData, armed: nil)
+      }
       // No handler yet: the loop resumes the task with `mustRegister` if the
       // operation outlives its submission, and does not sleep meanwhile.
       let outcome = await withUnsafeContinuation { continuation in
@@ -141,7 +155,7 @@ extension EventLoop {
 
   /// Stores the waiter and prepares the SQE, unless a cancellation arrived
   /// first, in which case nothing reaches the kernel and the waiter resumes.
-  private func arm(_ userData: UInt64, _ submission: Submission, _ waiter: Waiter) {
+  func arm(_ userData: UInt64, _ submission: Submission, _ waiter: Waiter) {
     // Rule 5: only the loop thread touches the SQ.
     precondition(ownsLoopState, "an operation was armed off its reactor's loop thread")
     let earlyCancellation = table.withEntry(userData) { entry -> CancellationReason? in
@@ -198,20 +212,32 @@ extension EventLoop {
   }
 
   /// Starts an operation whose completions go to `handler` (multishot ops,
-  /// bridges). Loop thread only. Returns its `user_data`, or `nil` when the
-  /// loop no longer accepts operations.
+  /// bridges, streams). Loop thread only. Returns its `user_data`, or `nil`
+  /// when the loop no longer accepts operations.
+  ///
+  /// With a `deadline` (the caller checked it has not passed) the operation
+  /// is linked to an `IORING_OP_LINK_TIMEOUT`: its final CQE is then
+  /// `-ECANCELED` (or `-EINTR`) with no cancellation reason if the timeout
+  /// cancelled it, which ``OperationOutcome/init(_:cancellation:linkedTimeout:)``
+  /// maps to ``CancellationReason/deadline``.
   func start(
     _ operation: RingOperation,
     handler: any CompletionHandler,
     retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
-    flags: SubmissionFlags = []
+    flags: SubmissionFlags = [],
+    deadline: OperationDeadline? = nil
   ) -> UInt64? {
     guard lifecycle == .running, ownsLoopState else { return nil }
     let userData = table.insert(
       InFlight(
         opcode: operation.opcode, waiter: .handler(handler), retained: retained,
-        createsDescriptor: false, armed: true, cancellation: nil))
-    ring!.prepare(operation, userData: userData, flags: flags)
+        createsDescriptor: false, armed: true, cancellation: nil,
+        linkedTimeout: deadline != nil))
+    if let deadline {
+      prepareLinked(operation, userData: userData, flags: flags, deadline: deadline.nanoseconds)
+    } else {
+      ring!.prepare(operation, userData: userData, flags: flags)
+    }
     observer?.prepared(userData, opcode: operation.opcode)
     return userData
   }

@@ -49,7 +49,11 @@ extension EventLoop {
     swap(&ready, &running)
     let serial = serialExecutor!
     let task = taskExecutor!
-    for entry in running {
+    let last = running.count - 1
+    for (index, entry) in running.enumerated() {
+      // Only the iteration's last job may skip the batch: the others' I/O
+      // goes out together in the iteration's one submission.
+      inlineBudget = index == last ? EventLoop.inlineBudgetPerJob : 0
       runningJob = TaskPreferenceCache.identity(entry.job)
       runningKind = entry.kind
       switch entry.kind {
@@ -80,6 +84,7 @@ extension EventLoop {
       }
     }
     runningJob = 0
+    inlineBudget = 0
     statistics.jobsRun += running.count
     running.removeAll(keepingCapacity: true)
   }

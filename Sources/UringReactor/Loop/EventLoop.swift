@@ -67,6 +67,9 @@ final class EventLoop: @unchecked Sendable {
   /// Completions are being handled: a task resumed now stays on this reactor
   /// when its group places it (`ReactorGroup.enqueue`).
   @exclusivity(unchecked) var handlingCompletions = false
+  /// How many more operations the running job may complete inline
+  /// (``completeInline(_:_:)``) before it must suspend like any other.
+  @exclusivity(unchecked) var inlineBudget = 0
   /// The kind of job being run.
   @exclusivity(unchecked) var runningKind = ReadyJob.Kind.serial
   /// Whether the kernel has `IORING_OP_MSG_RING` (cross-reactor wake-ups).
@@ -158,4 +161,5 @@ struct LoopStatistics: Sendable {
   /// had to register its cancellation handler after all: still in flight
   /// after their submission.
   var lateRegistrations = 0
+  var inlineCompletions = 0
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Uring
 
 /// What a completed operation reports to its waiter.
@@ -12,6 +13,22 @@ struct OperationOutcome: Sendable {
   /// waited without a cancellation handler (``CancellationRegistration/lazy``),
   /// must now register one and wait again.
   var mustRegister = false
+}
+
+extension OperationOutcome {
+  /// The outcome a final CQE reports. With `linkedTimeout` (the operation was
+  /// linked to an `IORING_OP_LINK_TIMEOUT`), `-ECANCELED` or `-EINTR` with no
+  /// other recorded reason means its timeout cancelled it:
+  /// ``CancellationReason/deadline``.
+  init(_ completion: Completion, cancellation: CancellationReason?, linkedTimeout: Bool) {
+    var reason = cancellation
+    if linkedTimeout, reason == nil,
+      completion.result == -ECANCELED || completion.result == -EINTR
+    {
+      reason = .deadline
+    }
+    self.init(result: completion.result, flags: completion.flags, cancellation: reason)
+  }
 }
 
 /// When a cancellable operation's task registers its cancellation handler.

@@ -8,7 +8,9 @@ import Synchronization
 /// and the call throws ``IOError/Kind/timedOut``. An operation started after
 /// the deadline fails at once with `.timedOut` and submits nothing. Nested
 /// scopes use the earliest deadline. The scope is a task-local value: child
-/// tasks created inside it inherit it.
+/// tasks created inside it inherit it. A ``FileChunks`` stream or a
+/// ``FileWriter`` takes the deadline in effect when it is created, for
+/// every operation it submits later (read-ahead, queued writes).
 ///
 /// Cost: outside any scope, an operation pays one relaxed atomic load.
 public enum IODeadline {
