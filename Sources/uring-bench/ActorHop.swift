@@ -42,6 +42,8 @@ struct ActorHop: Workload {
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
     case .cLiburing, .nio, .nioAsyncChannel:
       "not run (no C equivalent)"
+    case .dispatchIO:
+      "not run (file reads only)"
     }
   }
 
@@ -73,6 +75,8 @@ struct ActorHop: Workload {
       result = await DispatchPingPong().run(calls: calls)
     case .cLiburing, .nio, .nioAsyncChannel:
       throw BenchError("\(id): no C equivalent")
+    case .dispatchIO:
+      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
     }
     try result.verify(calls: calls)
     return Sample(operations: 2 * calls, elapsed: result.elapsed)

@@ -30,6 +30,7 @@ struct Chart {
     case .reactor: "#e8590c"
     case .defaultExecutor: "#1c7ed6"
     case .dispatch: "#868e96"
+    case .dispatchIO: "#0c8599"
     case .cLiburing: "#2b8a3e"
     case .nio: "#7048e8"
     case .nioAsyncChannel: "#ae3ec9"

@@ -29,13 +29,15 @@ struct CrossThreadEnqueue: Workload {
       "a task on the default executor does `serialQueue.async { tick }` per job"
     case .cLiburing, .nio, .nioAsyncChannel:
       "not run (no C equivalent)"
+    case .dispatchIO:
+      "not run (file reads only)"
     }
   }
 
   func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
     -> Sample
   {
-    guard system != .cLiburing else { throw BenchError("\(id): no C equivalent") }
+    guard systems.contains(system) else { throw BenchError("\(id): not run on \(system.id)") }
     let (sample, left) = await produce(system: system, jobs: operations, reactor: reactor)
     guard left == 0 else {
       throw BenchError(
@@ -60,8 +62,8 @@ struct CrossThreadEnqueue: Workload {
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
-      case .cLiburing, .nio, .nioAsyncChannel:
-        preconditionFailure("run(on:) refuses c-liburing")
+      case .cLiburing, .nio, .nioAsyncChannel, .dispatchIO:
+        preconditionFailure("run(on:) refuses \(system.id)")
       }
     }
     let elapsed = start.duration(to: clock.now)

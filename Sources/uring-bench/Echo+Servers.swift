@@ -96,6 +96,8 @@ extension Echo {
       }.get()
     case .defaultExecutor:
       throw BenchError("\(id): no default-executor server")
+    case .dispatchIO:
+      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
     }
   }
 

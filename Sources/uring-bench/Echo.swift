@@ -107,6 +107,8 @@ struct Echo: Workload {
       "SwiftNIO `NIOAsyncChannel`: a task per connection on the default executor, "
         + "`for try await message in inbound { try await outbound.write(message) }`, "
         + "in the child process nio-echo-server" + client
+    case .dispatchIO:
+      "not run (file reads only)"
     }
   }
 
@@ -122,6 +124,8 @@ struct Echo: Workload {
         on: system, perConnection: perConnection, reactor: reactor)
     case .nio, .nioAsyncChannel:
       throw BenchError("\(id): SwiftNIO is driven by the C client only")
+    case .dispatchIO:
+      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
     case .reactor:
       sample = try await runOnReactor(reactor, perConnection: perConnection).get()
     case .defaultExecutor:

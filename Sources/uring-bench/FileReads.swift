@@ -1,6 +1,5 @@
 import Dispatch
 import Glibc
-import Synchronization
 import SystemPackage
 import UringReactor
 
@@ -27,7 +26,7 @@ struct FileReads: Workload {
     }
   }
   var unit: String { isSequential ? "MiB/s" : "reads/s" }
-  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.cLiburing] }
+  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.dispatchIO, .cLiburing] }
   var summary: String {
     switch pattern {
     case .random(let depth):
@@ -39,18 +38,18 @@ struct FileReads: Workload {
   var initialOperations: Int { isSequential ? 64 : 4_096 }
   var granularity: Int { depth }
 
-  private var isSequential: Bool {
+  var isSequential: Bool {
     if case .sequential = pattern { return true }
     return false
   }
   /// Reads in flight (the reactor's read-ahead for the sequential stream).
-  private var depth: Int {
+  var depth: Int {
     switch pattern {
     case .random(let depth): depth
     case .sequential: 2
     }
   }
-  private var blockSize: Int { isSequential ? 1 << 20 : 4096 }
+  var blockSize: Int { isSequential ? 1 << 20 : 4096 }
 
   func footnote(for system: BenchSystem) -> String {
     let reads = isSequential ? "1 MiB reads" : "4 KiB reads"
@@ -67,6 +66,11 @@ struct FileReads: Workload {
     case .dispatch:
       return "\(depth) task(s), each awaiting a continuation resumed by "
         + "`DispatchQueue.global().async { pread(2) }` per read"
+    case .dispatchIO:
+      return "one DispatchIO random-access channel (own fd, low water = read size); "
+        + "\(depth) task(s), each awaiting `channel.read(offset:length:queue:)` per "
+        + "\(isSequential ? "1 MiB" : "4 KiB") read (the offsets of dispatch; libdispatch "
+        + "does a posix_fadvise(WILLNEED, 2 MiB) before each pread)"
     case .nio, .nioAsyncChannel:
       return "not run (echo only)"
     case .cLiburing:
@@ -93,8 +97,8 @@ struct FileReads: Workload {
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
         try file.blockingRead(lane: lane, step: step, size: blockSize)
       }
-    case .dispatch where ProcessInfoLite.environment("URING_BENCH_FILE_DISPATCH") == "io":
-      sample = try await dispatchIO(file, perLane: perLane)
+    case .dispatchIO:
+      sample = try await runOnDispatchIO(file, perLane: perLane)
     case .dispatch:
       let size = blockSize
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
@@ -131,7 +135,7 @@ struct FileReads: Workload {
 
   /// `depth` tasks on the default executor, each doing `perLane` reads.
   @concurrent
-  private func lanes(
+  func lanes(
     perLane: Int, _ read: @escaping @Sendable (Int, Int) async throws(BenchError) -> Void
   ) async throws(BenchError) -> Sample {
     let clock = ContinuousClock()
@@ -153,33 +157,6 @@ struct FileReads: Workload {
     var total = 0
     for result in results { total += try result.get() }
     return Sample(operations: total, elapsed: elapsed)
-  }
-
-  /// A profiling alternative for the dispatch system
-  /// (`URING_BENCH_FILE_DISPATCH=io`): a `DispatchIO` random-access channel,
-  /// each lane awaiting `channel.read(offset:length:queue:)` per read.
-  private func dispatchIO(_ file: BenchFile, perLane: Int) async throws(BenchError) -> Sample {
-    let queue = DispatchQueue(label: "file-reads.io", attributes: .concurrent)
-    let channel = DispatchIO(
-      type: .random, fileDescriptor: file.descriptor, queue: queue, cleanupHandler: { _ in })
-    channel.setLimit(lowWater: blockSize)
-    let size = blockSize
-    let sequential = isSequential
-    defer { channel.close(flags: []) }
-    return try await lanes(perLane: perLane) { lane, step throws(BenchError) in
-      var random = BenchFile.Random(lane: lane, step: step)
-      let offset =
-        sequential
-        ? (step % (file.size / size)) * size : random.offset(blocks: file.size / size) * size
-      let count = await withUnsafeContinuation { (continuation: UnsafeContinuation<Int, Never>) in
-        let received = ByteCount()
-        channel.read(offset: off_t(offset), length: size, queue: queue) { done, data, error in
-          let total = received.add(data?.count ?? 0)
-          if done { continuation.resume(returning: error == 0 ? total : -1) }
-        }
-      }
-      guard count == size else { throw BenchError("DispatchIO read returned \(count)") }
-    }
   }
 
   private func randomOnReactor(_ benchFile: BenchFile, reactor: Reactor, perLane: Int)
@@ -359,19 +336,21 @@ final class BenchFile: Sendable {
     }
   }
 
-  /// One blocking `pread` of `size` bytes for `lane`'s `step`-th read:
-  /// random for 4 KiB, sequential (wrapping) for larger reads.
+  /// One blocking `pread` of `size` bytes for `lane`'s `step`-th read (at
+  /// ``offset(lane:step:size:)``).
   func blockingRead(lane: Int, step: Int, size: Int) throws(BenchError) {
-    let offset: Int
-    if size == 4096 {
-      var random = Random(lane: lane, step: step)
-      offset = random.offset(blocks: self.size / 4096) * 4096
-    } else {
-      offset = (step % (self.size / size)) * size
-    }
+    let offset = offset(lane: lane, step: step, size: size)
     let buffer = Self.buffers.buffer(size)
     let count = pread(descriptor, buffer, size, off_t(offset))
     guard count == size else { throw BenchError("pread returned \(count) at \(offset)") }
+  }
+
+  /// Where `lane`'s `step`-th read of `size` bytes starts: a random 4 KiB
+  /// block for 4 KiB reads, else sequential (wrapping) `size`-byte chunks.
+  func offset(lane: Int, step: Int, size: Int) -> Int {
+    guard size == 4096 else { return (step % (self.size / size)) * size }
+    var random = Random(lane: lane, step: step)
+    return random.offset(blocks: self.size / 4096) * 4096
   }
 
   /// One read buffer per thread (reads go nowhere; only the copy counts).
@@ -409,16 +388,6 @@ final class ThreadBuffers: Sendable {
     posix_memalign(&pointer, 4096, 1 << 20)
     pthread_setspecific(key, pointer)
     return pointer!
-  }
-}
-
-/// A byte count that one DispatchIO read's handler calls add to.
-final class ByteCount: Sendable {
-  // Ordering: relaxed is enough: the handler calls of one read are
-  // serialised by DispatchIO, and the total is read in the last of them.
-  private let value = Atomic<Int>(0)
-  func add(_ count: Int) -> Int {
-    value.add(count, ordering: .relaxed).newValue
   }
 }
 

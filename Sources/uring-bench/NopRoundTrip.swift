@@ -41,6 +41,8 @@ struct NopRoundTrip: Workload {
         + "awaited in \(tasks) on the default executor"
     case .nio, .nioAsyncChannel:
       return "not run (echo only)"
+    case .dispatchIO:
+      return "not run (file reads only)"
     case .cLiburing:
       return "C loop (Sources/CBaselines/cb_nop.c): \(concurrency) IORING_OP_NOP per "
         + "io_uring_enter (submit, wait for all), SINGLE_ISSUER | DEFER_TASKRUN"
@@ -62,6 +64,8 @@ struct NopRoundTrip: Workload {
       outcome = .success(await runOnDispatch(perTask: perTask))
     case .nio, .nioAsyncChannel:
       outcome = .failure(BenchError("\(id): SwiftNIO runs the echo workloads only"))
+    case .dispatchIO:
+      outcome = .failure(BenchError("\(id): dispatch-io runs the file-read workloads only"))
     case .cLiburing:
       outcome = Result { () throws(BenchError) -> Sample in
         try CLiburing.nop(batch: concurrency, operations: expected).sample

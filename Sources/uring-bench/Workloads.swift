@@ -8,6 +8,11 @@ enum BenchSystem: String, CaseIterable, Sendable {
   case defaultExecutor = "default-executor"
   /// libdispatch queues.
   case dispatch
+  /// libdispatch's `DispatchIO` random-access channel:
+  /// `channel.read(offset:length:queue:)` per read, each lane awaiting its
+  /// read. Only in the file-read workloads (the `file-*` ones), whose
+  /// `systems` list it.
+  case dispatchIO = "dispatch-io"
   /// Plain C over liburing (Sources/CBaselines), no Swift runtime: the limit
   /// of the machine. Only in the workloads whose `systems` list it.
   case cLiburing = "c-liburing"
