@@ -49,6 +49,25 @@ struct SocketCancellationTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
+  /// Streams dropped without `close()` on the loop thread close their
+  /// descriptors through the ring (`IORING_OP_CLOSE`), after any operation
+  /// already prepared for them, never with an immediate `close(2)` that an
+  /// unsubmitted SQE could outlive (its number reused by another socket).
+  @Test func droppedStreamsCloseThroughTheRing() async throws {
+    let descriptorsBefore = openDescriptorCount()
+    try await withReactor { reactor in
+      let recorder = OperationRecorder()
+      try await recorder.install(on: reactor)
+      try await Task(executorPreference: reactor) {
+        let (a, b) = try SocketStream.pair(on: reactor)
+        _ = (a, b)
+      }.value
+      await recorder.waitUntilPrepared(.close, count: 2)
+      try await waitOnLoop(reactor) { _ in recorder.completedCount(.close) == 2 }
+    }
+    #expect(openDescriptorCount() == descriptorsBefore)
+  }
+
   /// A task blocked in `receive()` is cancelled: it throws `.cancelled`, and
   /// bytes that arrive afterwards wait for the next `receive()` (none lost).
   @Test func cancellingAWaitingReceiveLosesNoBytes() async throws {

@@ -169,11 +169,7 @@ public final class File: Sendable {
   func closeOnLoop(_ loop: EventLoop) -> Bool {
     let fd = state.exchange(-1, ordering: .relaxed)
     guard fd >= 0 else { return false }
-    if loop.ownsLoopState, loop.lifecycle == .running {
-      loop.submitInternal(.close(fd: fd))
-    } else {
-      Glibc.close(fd)
-    }
+    loop.closeAfterPrepared(fd)
     return true
   }
 

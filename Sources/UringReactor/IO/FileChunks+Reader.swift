@@ -208,7 +208,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       return
     }
     pending[index].outcome = OperationOutcome(
-      completion, cancellation: cancellation, linkedTimeout: deadline != nil)
+      result: completion.result, flags: completion.flags, cancellation: cancellation)
     if phase == .closing {
       // Nobody will consume it: its buffer goes back now.
       buffers.recycle(pending[index].storage)

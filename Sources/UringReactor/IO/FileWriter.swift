@@ -171,7 +171,7 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal, let write = inFlight.removeValue(forKey: completion.userData) else { return }
     let outcome = OperationOutcome(
-      completion, cancellation: cancellation, linkedTimeout: deadline != nil)
+      result: completion.result, flags: completion.flags, cancellation: cancellation)
     do throws(IOError) {
       let count = Int(try outcome.value(.write, path: file.path))
       written += UInt64(count)

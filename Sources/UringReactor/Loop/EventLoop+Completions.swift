@@ -48,7 +48,7 @@ extension EventLoop {
     case .task(let continuation), .unregisteredTask(let continuation):
       continuation.resume(returning: finalOutcome(completion, entry))
     case .handler(let handler):
-      handler.complete(completion, isFinal: true, cancellation: entry.cancellation)
+      handler.complete(completion, isFinal: true, cancellation: entry.cancellation(of: completion))
     case .wakeup:
       wakeupArmed = false
       if lifecycle.rawValue < Lifecycle.closing.rawValue { armWakeup() }
@@ -61,9 +61,9 @@ extension EventLoop {
   /// What the final CQE of a task's operation reports. Rule 4: if the
   /// operation created a descriptor its waiter gave up on, it is closed here.
   private func finalOutcome(_ completion: Completion, _ entry: InFlight) -> OperationOutcome {
-    // Only its linked timeout cancels an operation nobody else cancelled.
     var outcome = OperationOutcome(
-      completion, cancellation: entry.cancellation, linkedTimeout: entry.linkedTimeout)
+      result: completion.result, flags: completion.flags,
+      cancellation: entry.cancellation(of: completion))
     if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
       // Rule 4: the caller gave up; the descriptor must not leak.
       submitInternal(.close(fd: completion.result))

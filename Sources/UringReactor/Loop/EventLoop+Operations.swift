@@ -216,10 +216,8 @@ extension EventLoop {
   /// when the loop no longer accepts operations.
   ///
   /// With a `deadline` (the caller checked it has not passed) the operation
-  /// is linked to an `IORING_OP_LINK_TIMEOUT`: its final CQE is then
-  /// `-ECANCELED` (or `-EINTR`) with no cancellation reason if the timeout
-  /// cancelled it, which ``OperationOutcome/init(_:cancellation:linkedTimeout:)``
-  /// maps to ``CancellationReason/deadline``.
+  /// is linked to an `IORING_OP_LINK_TIMEOUT`; if the timeout cancels it, the
+  /// handler's final `complete` gets ``CancellationReason/deadline``.
   func start(
     _ operation: RingOperation,
     handler: any CompletionHandler,
@@ -254,6 +252,18 @@ extension EventLoop {
         createsDescriptor: false, armed: true, cancellation: nil))
     ring!.prepare(operation, userData: userData)
     observer?.prepared(userData, opcode: operation.opcode)
+  }
+
+  /// Closes `fd` once every SQE prepared before is submitted
+  /// (`IORING_OP_CLOSE` after them), so that no operation already prepared
+  /// can meet the number reused by another descriptor; `close(2)` at once
+  /// when the loop no longer runs or this is not its thread.
+  func closeAfterPrepared(_ fd: CInt) {
+    if ownsLoopState, lifecycle == .running {
+      submitInternal(.close(fd: fd))
+    } else {
+      Glibc.close(fd)
+    }
   }
 
   /// Asks the loop to cancel the operation `userData`. Any thread (rule 5: only

@@ -15,22 +15,6 @@ struct OperationOutcome: Sendable {
   var mustRegister = false
 }
 
-extension OperationOutcome {
-  /// The outcome a final CQE reports. With `linkedTimeout` (the operation was
-  /// linked to an `IORING_OP_LINK_TIMEOUT`), `-ECANCELED` or `-EINTR` with no
-  /// other recorded reason means its timeout cancelled it:
-  /// ``CancellationReason/deadline``.
-  init(_ completion: Completion, cancellation: CancellationReason?, linkedTimeout: Bool) {
-    var reason = cancellation
-    if linkedTimeout, reason == nil,
-      completion.result == -ECANCELED || completion.result == -EINTR
-    {
-      reason = .deadline
-    }
-    self.init(result: completion.result, flags: completion.flags, cancellation: reason)
-  }
-}
-
 /// When a cancellable operation's task registers its cancellation handler.
 ///
 /// Registering one (`withTaskCancellationHandler`) takes the task's status
@@ -64,7 +48,9 @@ enum CancellationReason: Sendable {
 /// Receives every CQE of a multishot or bridged operation, on the loop thread.
 protocol CompletionHandler: AnyObject {
   /// Called for each CQE. `isFinal` is `true` for the last one (no
-  /// `IORING_CQE_F_MORE`); the slot is released right after.
+  /// `IORING_CQE_F_MORE`); the slot is released right after. `cancellation`
+  /// says why the operation was cancelled, if it was (on the final CQE,
+  /// ``CancellationReason/deadline`` when its linked timeout cancelled it).
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?)
 }
 
@@ -107,6 +93,21 @@ struct InFlight {
   /// Submitted with an `IORING_OP_LINK_TIMEOUT` (a deadline): `-ECANCELED`
   /// with no other reason recorded means the deadline passed.
   var linkedTimeout = false
+}
+
+extension InFlight {
+  /// Why its final CQE ended the operation, if it was cancelled: the
+  /// recorded reason, else ``CancellationReason/deadline`` when its linked
+  /// `IORING_OP_LINK_TIMEOUT` cancelled it (`-ECANCELED`, or `-EINTR`, with
+  /// no other reason recorded).
+  func cancellation(of completion: Completion) -> CancellationReason? {
+    if cancellation == nil, linkedTimeout,
+      completion.result == -ECANCELED || completion.result == -EINTR
+    {
+      return .deadline
+    }
+    return cancellation
+  }
 }
 
 /// The slab of in-flight operations. `user_data` is `generation << 32 | index`,

@@ -67,14 +67,7 @@ final class RemoteQueue: Sendable {
 
   /// Pushes with `body` unless the loop has terminated; wakes it if it sleeps.
   func push(_ body: (inout Inbox) -> Void) -> PushResult {
-    let queued = inbox.withLock { inbox -> Bool in
-      if inbox.closed { return false }
-      body(&inbox)
-      pending.add(1, ordering: .sequentiallyConsistent)
-      activeWakers.add(1, ordering: .relaxed)
-      return true
-    }
-    guard queued else { return .closed }
+    guard insert(body) else { return .closed }
     if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake() }
     activeWakers.subtract(1, ordering: .releasing)
     return .queued
@@ -84,17 +77,23 @@ final class RemoteQueue: Sendable {
   /// (if the loop sleeps) to the caller: a loop thread sends it as an
   /// `IORING_OP_MSG_RING` with its next submission instead of a syscall now.
   func pushDeferringWake(_ body: (inout Inbox) -> Void) -> DeferredPushResult {
-    let queued = inbox.withLock { inbox -> Bool in
+    guard insert(body) else { return .closed }
+    if sleeping.exchange(false, ordering: .sequentiallyConsistent) { return .mustWake }
+    activeWakers.subtract(1, ordering: .releasing)
+    return .queued
+  }
+
+  /// The locked half of a push: `body` fills the inbox unless it is closed;
+  /// the push then counts as pending and as an active waker, which the
+  /// caller ends once it has dealt with the wake-up.
+  private func insert(_ body: (inout Inbox) -> Void) -> Bool {
+    inbox.withLock { inbox -> Bool in
       if inbox.closed { return false }
       body(&inbox)
       pending.add(1, ordering: .sequentiallyConsistent)
       activeWakers.add(1, ordering: .relaxed)
       return true
     }
-    guard queued else { return .closed }
-    if sleeping.exchange(false, ordering: .sequentiallyConsistent) { return .mustWake }
-    activeWakers.subtract(1, ordering: .releasing)
-    return .queued
   }
 
   /// Ends a wake-up owed after ``pushDeferringWake(_:)`` returned `.mustWake`.

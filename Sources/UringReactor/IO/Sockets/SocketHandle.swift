@@ -102,12 +102,14 @@ final class SocketHandle: @unchecked Sendable {
   }
 
   /// The public owner went away: end the multishots and close the
-  /// descriptor, on the loop thread (posted there from elsewhere).
+  /// descriptor, on the loop thread (posted there from elsewhere), after the
+  /// operations already prepared for it (``EventLoop/closeAfterPrepared(_:)``).
   func abandon() {
     guard needsAbandon else { return }
     reactor.runOnLoop { loop in
       self.terminateMultishots(loop: loop)
-      if let fd = self.takeDescriptor() { Glibc.close(fd) }
+      guard let fd = self.takeDescriptor() else { return }
+      if let loop { loop.closeAfterPrepared(fd) } else { Glibc.close(fd) }
     }
   }
 
