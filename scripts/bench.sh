@@ -1,27 +1,19 @@
 #!/usr/bin/env bash
-# Builds the benchmark in release mode, prints a table comparing the reactor
-# with Dispatch, Swift's default executor and plain C over liburing, and draws
-# it as uring-bench.svg. Installs liburing-dev first if it is missing.
+# Builds the benchmark in release mode (uring-bench, the http-server example and
+# Benchmarks/'s SwiftNIO servers) and prints a table comparing the reactor with
+# Dispatch, DispatchIO, Swift's default executor, SwiftNIO and plain C over
+# liburing, and draws it as uring-bench.svg. Installs what it needs first if
+# missing: liburing-dev, and wrk (the http workloads).
 #
-# Usage: ./scripts/bench.sh [--quick] [--json]
+# Usage: ./scripts/bench.sh [uring-bench options: --quick, --json, --chart FILE,
+#        --workload ID, --system ID, --rounds N; see --help]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-install_liburing() {
-  if dpkg -s liburing-dev 2>/dev/null | grep -q '^Status: install ok installed'; then
-    step "liburing-dev is installed ($(dpkg-query -W -f='${Version}' liburing-dev))"
-    return
-  fi
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-  step "installing liburing-dev"
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y liburing-dev
-}
-
-install_liburing
+source "scripts/install-deps.sh"
+install_packages liburing-dev wrk
 
 # Build first with its log on stderr, so that `--json` leaves clean JSON on stdout.
 step "swift build -c release --product uring-bench"

@@ -2,7 +2,8 @@
 # Runs the whole test suite: once in a debug build, then again under
 # ThreadSanitizer and AddressSanitizer (the reactor is a multi-threaded runtime
 # that lends memory to the kernel: the sanitizers are part of the test).
-# Installs liburing-dev first if it is missing.
+# Installs what it needs first if missing: liburing-dev, and wrk, socat and
+# netcat-openbsd, which the example-server tests drive their servers with.
 #
 # Usage: ./scripts/test.sh [extra swift test arguments, e.g. --filter RingTests]
 set -euo pipefail
@@ -10,19 +11,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-install_liburing() {
-  if dpkg -s liburing-dev 2>/dev/null | grep -q '^Status: install ok installed'; then
-    step "liburing-dev is installed ($(dpkg-query -W -f='${Version}' liburing-dev))"
-    return
-  fi
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-  step "installing liburing-dev"
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y liburing-dev
-}
-
-install_liburing
+source "scripts/install-deps.sh"
+install_packages liburing-dev wrk socat netcat-openbsd
 
 # --no-parallel: several tests count the process's open file descriptors
 # before and after, which only means something with one test running at a time.

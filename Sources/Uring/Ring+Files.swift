@@ -55,9 +55,8 @@ extension Ring {
   /// - Throws: `ENXIO` (no table), `EINVAL` (outside the table), `EBADF`.
   public mutating func updateRegisteredFiles(_ descriptors: [CInt], at offset: Int) throws(Errno) {
     guard !descriptors.isEmpty, offset >= 0 else { throw .invalidArgument }
-    var copy = descriptors
     // SAFETY: the kernel copies the array during the call.
-    let result = copy.withUnsafeMutableBufferPointer { buffer in
+    let result = descriptors.withUnsafeBufferPointer { buffer in
       io_uring_register_files_update(raw, UInt32(offset), buffer.baseAddress, UInt32(buffer.count))
     }
     if result < 0 { throw Errno(rawValue: -result) }

@@ -40,10 +40,8 @@ struct ActorHop: Workload {
       "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
-    case .cLiburing, .nio, .nioAsyncChannel:
-      "not run (no C equivalent)"
-    case .dispatchIO:
-      "not run (file reads only)"
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -73,10 +71,8 @@ struct ActorHop: Workload {
       }.value
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
-    case .cLiburing, .nio, .nioAsyncChannel:
-      throw BenchError("\(id): no C equivalent")
-    case .dispatchIO:
-      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     try result.verify(calls: calls)
     return Sample(operations: 2 * calls, elapsed: result.elapsed)

@@ -1,20 +1,6 @@
 import CBaselines
 import Glibc
 
-extension BenchSystem {
-  /// The Swift systems: what a workload runs on unless it lists others.
-  static let swiftSystems: [BenchSystem] = [.reactor, .defaultExecutor, .dispatch]
-}
-
-extension Workload {
-  var systems: [BenchSystem] { BenchSystem.swiftSystems }
-}
-
-extension NopRoundTrip {
-  /// The C limit of the same trip: `concurrency` nops per `io_uring_enter`.
-  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.cLiburing] }
-}
-
 /// The C baselines of `Sources/CBaselines` (plain C over liburing, no Swift
 /// runtime), as uring-bench's system `c-liburing`.
 ///
@@ -27,16 +13,10 @@ enum CLiburing {
   /// What one C loop did.
   struct Run: Sendable {
     var operations: Int
-    /// Bytes moved (reads: read; echo: echoed back); 0 for nops.
-    var bytes: Int
     var elapsed: Duration
-    /// The `IORING_SETUP_*` flags the loop's ring got.
-    var ringFlags: UInt32
 
     /// Operations over the loop's time.
     var sample: Sample { Sample(operations: operations, elapsed: elapsed) }
-    /// Bytes over the loop's time, for workloads whose unit is bytes/s.
-    var byteSample: Sample { Sample(operations: bytes, elapsed: elapsed) }
   }
 
   /// `operations` nops, `batch` per `io_uring_enter` (`cb_nop`).
@@ -139,8 +119,7 @@ enum CLiburing {
         "c-liburing \(what): expected \(expected) operations, counted \(result.operations)")
     }
     return Run(
-      operations: Int(result.operations), bytes: Int(result.bytes),
-      elapsed: .nanoseconds(Int64(result.nanoseconds)), ringFlags: result.ring_flags)
+      operations: Int(result.operations), elapsed: .nanoseconds(Int64(result.nanoseconds)))
   }
 
   static func describe(errno code: Int32) -> String {

@@ -27,17 +27,14 @@ struct CrossThreadEnqueue: Workload {
       "a task on the default executor creates `Task { tick }` per job (global pool)"
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
-    case .cLiburing, .nio, .nioAsyncChannel:
-      "not run (no C equivalent)"
-    case .dispatchIO:
-      "not run (file reads only)"
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
   func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
     -> Sample
   {
-    guard systems.contains(system) else { throw BenchError("\(id): not run on \(system.id)") }
     let (sample, left) = await produce(system: system, jobs: operations, reactor: reactor)
     guard left == 0 else {
       throw BenchError(
@@ -62,8 +59,8 @@ struct CrossThreadEnqueue: Workload {
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
-      case .cLiburing, .nio, .nioAsyncChannel, .dispatchIO:
-        preconditionFailure("run(on:) refuses \(system.id)")
+      case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+        preconditionFailure("\(id) does not run \(system.id)")
       }
     }
     let elapsed = start.duration(to: clock.now)

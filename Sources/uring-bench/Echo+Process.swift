@@ -175,13 +175,12 @@ final class ServerProcess {
   /// CPU clock.
   static func cpu(of pid: pid_t) throws(BenchError) -> Duration {
     var clock = clockid_t()
-    var now = timespec()
     let error = clock_getcpuclockid(pid, &clock)
     guard error == 0 else { throw BenchError("clock_getcpuclockid(\(pid)): errno \(error)") }
-    guard clock_gettime(clock, &now) == 0 else {
+    guard let time = CPUTime.read(clock) else {
       throw BenchError("CPU clock of process \(pid): errno \(errno)")
     }
-    return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
+    return time
   }
 
   /// Closes the child's stdin (it exits), or sends it SIGTERM, and reaps it.

@@ -94,10 +94,8 @@ extension Echo {
             serverCPU: server.cpu)
         }
       }.get()
-    case .defaultExecutor:
-      throw BenchError("\(id): no default-executor server")
-    case .dispatchIO:
-      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
+    case .defaultExecutor, .dispatchIO:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 

@@ -25,17 +25,10 @@ enum EchoThreads {
     _ = clu_set_thread_name(name)
   }
 
-  /// The calling thread's CPU time.
-  static func threadCPU() -> Duration {
-    var now = timespec()
-    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0 else { return .zero }
-    return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
-  }
-
   /// CPU time of every thread of this process but the calling one: for a
   /// server in this process, read on its client's thread.
   static func otherThreadsCPU() -> Duration {
-    CPUTime.process() - threadCPU()
+    CPUTime.process() - (CPUTime.read(CLOCK_THREAD_CPUTIME_ID) ?? .zero)
   }
 
   /// Runs `body` on a new thread (a blocking C client must not hold a thread

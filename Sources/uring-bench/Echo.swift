@@ -108,7 +108,7 @@ struct Echo: Workload {
         + "`for try await message in inbound { try await outbound.write(message) }`, "
         + "in the child process nio-echo-server" + client
     case .dispatchIO:
-      "not run (file reads only)"
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -122,10 +122,6 @@ struct Echo: Workload {
     case _ where cClient && system != .dispatch:
       sample = try await runAgainstCClient(
         on: system, perConnection: perConnection, reactor: reactor)
-    case .nio, .nioAsyncChannel:
-      throw BenchError("\(id): SwiftNIO is driven by the C client only")
-    case .dispatchIO:
-      throw BenchError("\(id): dispatch-io runs the file-read workloads only")
     case .reactor:
       sample = try await runOnReactor(reactor, perConnection: perConnection).get()
     case .defaultExecutor:
@@ -134,6 +130,9 @@ struct Echo: Workload {
       sample = try await runOnDispatch(perConnection: perConnection).get()
     case .cLiburing:
       sample = try CLiburing.echo(connections: connections, messages: expected).sample
+    case .dispatchIO, .nio, .nioAsyncChannel:
+      // SwiftNIO's servers are driven by the C client only (the case above).
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     guard sample.operations == expected else {
       throw BenchError(

@@ -26,13 +26,16 @@ struct FanOutIn: Workload {
   static let readSize = 512
 
   func footnote(for system: BenchSystem) -> String {
-    if system == .reactor {
-      return "children of a task group on a ReactorGroup of 2 pinned reactors, "
+    switch system {
+    case .reactor:
+      "children of a task group on a ReactorGroup of 2 pinned reactors, "
         + "each `file.read(into:at:)` (IORING_OP_READ) on the reactor it runs on"
-    } else if system == .defaultExecutor {
-      return "children of a task group on the default executor, each a blocking `pread`"
-    } else {
-      return "`DispatchQueue.global().async(group:) { pread }` per child, one notify per wave"
+    case .defaultExecutor:
+      "children of a task group on the default executor, each a blocking `pread`"
+    case .dispatch:
+      "`DispatchQueue.global().async(group:) { pread }` per child, one notify per wave"
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -44,21 +47,24 @@ struct FanOutIn: Workload {
     let clock = ContinuousClock()
     let start = clock.now
     var total = 0
-    if system == .reactor {
+    switch system {
+    case .reactor:
       let group = fixture.group
       total = await Task(executorPreference: group) {
         var total = 0
         for wave in 0..<waves { total += await Self.reactorWave(wave, fixture) }
         return total
       }.value
-    } else if system == .defaultExecutor {
+    case .defaultExecutor:
       total = await Task.detached {
         var total = 0
         for wave in 0..<waves { total += await Self.defaultWave(wave, fd: fixture.descriptor) }
         return total
       }.value
-    } else {
+    case .dispatch:
       for wave in 0..<waves { total += await Self.dispatchWave(wave, fd: fixture.descriptor) }
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     let expected = waves * Self.wave * Self.readSize
     guard total == expected else {

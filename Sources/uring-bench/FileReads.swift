@@ -18,6 +18,8 @@ struct FileReads: Workload {
   }
 
   let pattern: Pattern
+  /// Read the 64 MiB file instead of the 1 GiB one (`--quick`).
+  let quick: Bool
 
   var id: String {
     switch pattern {
@@ -71,18 +73,18 @@ struct FileReads: Workload {
         + "\(depth) task(s), each awaiting `channel.read(offset:length:queue:)` per "
         + "\(isSequential ? "1 MiB" : "4 KiB") read (the offsets of dispatch; libdispatch "
         + "does a posix_fadvise(WILLNEED, 2 MiB) before each pread)"
-    case .nio, .nioAsyncChannel:
-      return "not run (echo only)"
     case .cLiburing:
       return "C loop over liburing, \(reads), \(depth) in flight "
         + (isSequential ? "(cb_sequential_reads)" : "(cb_random_reads)")
+    case .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
   func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
     -> Sample
   {
-    let file = try BenchFile.shared()
+    let file = try BenchFile.shared(small: quick)
     file.warm()
     let perLane = max(1, operations / depth)
     let expected = perLane * depth
@@ -115,8 +117,6 @@ struct FileReads: Workload {
         }
         try outcome.get()
       }
-    case .nio, .nioAsyncChannel:
-      throw BenchError("\(id): SwiftNIO runs the echo workloads only")
     case .cLiburing:
       let run =
         try isSequential
@@ -125,6 +125,8 @@ struct FileReads: Workload {
         : CLiburing.randomReads(
           fd: file.descriptor, fileSize: file.size, queueDepth: depth, operations: expected)
       sample = run.sample
+    case .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     guard sample.operations == expected else {
       throw BenchError(
@@ -163,9 +165,6 @@ struct FileReads: Workload {
     async throws(BenchError) -> Sample
   {
     let depth = self.depth
-    // A profiling knob: URING_BENCH_FILE_VARIANT=shared (SharedBuffer reads)
-    // or nop (no I/O: the reactor's own share of a read's cost).
-    let variant = ProcessInfoLite.environment("URING_BENCH_FILE_VARIANT") ?? ""
     let outcome = await Task(executorPreference: reactor) {
       () async -> Result<Sample, BenchError> in
       let file: File
@@ -182,31 +181,14 @@ struct FileReads: Workload {
             var random = BenchFile.Random(lane: lane)
             let blocks = benchFile.size / 4096
             var done = 0
-            switch variant {
-            case "owned", "":
-              var buffer = OwnedBuffer(capacity: 4096)
-              for _ in 0..<perLane {
-                let offset = UInt64(random.offset(blocks: blocks) * 4096)
-                let result = await file.read(into: buffer, at: offset)
-                let count = result.bytesTransferred
-                buffer = result.buffer
-                guard count == 4096 else { return done }
-                done += 1
-              }
-            case "nop":
-              for _ in 0..<perLane {
-                guard (try? await reactor.nop()) != nil else { return done }
-                done += 1
-              }
-            default:  // "shared"
-              let buffer = SharedBuffer(capacity: 4096)
-              for _ in 0..<perLane {
-                let offset = UInt64(random.offset(blocks: blocks) * 4096)
-                guard (try? await file.read(into: buffer, at: offset)) == 4096 else {
-                  return done
-                }
-                done += 1
-              }
+            var buffer = OwnedBuffer(capacity: 4096)
+            for _ in 0..<perLane {
+              let offset = UInt64(random.offset(blocks: blocks) * 4096)
+              let result = await file.read(into: buffer, at: offset)
+              let count = result.bytesTransferred
+              buffer = result.buffer
+              guard count == 4096 else { return done }
+              done += 1
             }
             return done
           }
@@ -257,18 +239,22 @@ final class BenchFile: Sendable {
   let size: Int
   let descriptor: Int32
 
-  /// Made once (Swift initialises a static `let` exactly once, thread-safely).
-  private static let instance = Result { () throws(BenchError) -> BenchFile in
-    try BenchFile(size: CommandLine.arguments.contains("--quick") ? 64 << 20 : 1 << 30)
+  /// Each made once, when first asked for (Swift initialises a static `let`
+  /// exactly once, thread-safely).
+  private static let large = Result { () throws(BenchError) -> BenchFile in
+    try BenchFile(size: 1 << 30)
+  }
+  private static let small = Result { () throws(BenchError) -> BenchFile in
+    try BenchFile(size: 64 << 20)
   }
 
-  /// 1 GiB, or 64 MiB when uring-bench runs with `--quick`.
-  static func shared() throws(BenchError) -> BenchFile {
-    try instance.get()
+  /// The 1 GiB file, or the 64 MiB one if `small` (`--quick`).
+  static func shared(small: Bool) throws(BenchError) -> BenchFile {
+    try (small ? Self.small : large).get()
   }
 
   private init(size: Int) throws(BenchError) {
-    let directory = ProcessInfoLite.environment("TMPDIR") ?? "/var/tmp"
+    let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/var/tmp"
     path = FilePath(directory).appending("uring-bench-reads-\(size >> 20)m.dat")
     self.size = size
     var info = stat()
@@ -388,13 +374,5 @@ final class ThreadBuffers: Sendable {
     posix_memalign(&pointer, 4096, 1 << 20)
     pthread_setspecific(key, pointer)
     return pointer!
-  }
-}
-
-/// `getenv` as a String.
-enum ProcessInfoLite {
-  static func environment(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    return String(cString: value)
   }
 }

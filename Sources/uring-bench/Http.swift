@@ -79,8 +79,8 @@ struct Http: Workload {
         + "each request's end, flushing on read-complete), "
         + "`MultiThreadedEventLoopGroup(numberOfThreads: 1)`, the child process nio-http-server"
         + client
-    default:
-      "(not in this workload)"
+    case .defaultExecutor, .dispatch, .dispatchIO, .cLiburing, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -88,7 +88,7 @@ struct Http: Workload {
     -> Sample
   {
     guard let program = Http.servers.first(where: { $0.system == system })?.program else {
-      throw BenchError("\(id): no \(system.id) server")
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     let cpus = try placement.cpus()
     let rate = rates.rate(of: system) ?? 50_000

@@ -49,11 +49,19 @@ struct Summary: Sendable {
   }
 }
 
-/// CPU time consumed by the whole process (every thread).
+/// CPU clocks, read as durations.
 enum CPUTime {
-  static func process() -> Duration {
+  /// The time of CPU clock `clock` (`CLOCK_PROCESS_CPUTIME_ID`,
+  /// `CLOCK_THREAD_CPUTIME_ID`, `clock_getcpuclockid`'s), or `nil` if
+  /// `clock_gettime` fails (`errno` says why).
+  static func read(_ clock: clockid_t) -> Duration? {
     var now = timespec()
-    guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) == 0 else { return .zero }
+    guard clock_gettime(clock, &now) == 0 else { return nil }
     return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
+  }
+
+  /// CPU time consumed by the whole process (every thread).
+  static func process() -> Duration {
+    read(CLOCK_PROCESS_CPUTIME_ID) ?? .zero
   }
 }

@@ -19,6 +19,8 @@ struct NopRoundTrip: Workload {
   let concurrency: Int
 
   var id: String { "nop-\(concurrency)" }
+  /// With the C limit of the same trip: `concurrency` nops per `io_uring_enter`.
+  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.cLiburing] }
   let unit = "ops/s"
   var summary: String {
     "await reactor.nop() round trips from \(concurrency) concurrent task"
@@ -39,13 +41,11 @@ struct NopRoundTrip: Workload {
     case .dispatch:
       return "continuation resumed by `DispatchQueue.global().async { c.resume() }`, "
         + "awaited in \(tasks) on the default executor"
-    case .nio, .nioAsyncChannel:
-      return "not run (echo only)"
-    case .dispatchIO:
-      return "not run (file reads only)"
     case .cLiburing:
       return "C loop (Sources/CBaselines/cb_nop.c): \(concurrency) IORING_OP_NOP per "
         + "io_uring_enter (submit, wait for all), SINGLE_ISSUER | DEFER_TASKRUN"
+    case .dispatchIO, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -62,14 +62,12 @@ struct NopRoundTrip: Workload {
       outcome = .success(await runOnDefaultExecutor(perTask: perTask))
     case .dispatch:
       outcome = .success(await runOnDispatch(perTask: perTask))
-    case .nio, .nioAsyncChannel:
-      outcome = .failure(BenchError("\(id): SwiftNIO runs the echo workloads only"))
-    case .dispatchIO:
-      outcome = .failure(BenchError("\(id): dispatch-io runs the file-read workloads only"))
     case .cLiburing:
       outcome = Result { () throws(BenchError) -> Sample in
         try CLiburing.nop(batch: concurrency, operations: expected).sample
       }
+    case .dispatchIO, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     let sample = try outcome.get()
     guard sample.operations == expected else {

@@ -8,7 +8,8 @@ struct Report {
   let targetRunTime: Duration
 
   func table() -> String {
-    var out = "uring-bench: UringReactor vs Swift default executor vs Dispatch\n"
+    var out = "uring-bench: UringReactor vs Swift default executor vs Dispatch (queues, "
+    out += "dispatch-io) vs C over liburing vs SwiftNIO\n"
     out += "machine: \(machine.processors) CPUs online, Linux \(machine.kernel), "
     out += "Swift \(machine.swift), \(machine.build)\n"
     out += "reactor ring: \(machine.ring)\n"
@@ -57,8 +58,9 @@ struct Report {
       }
     }
     out += "  a hop is one switch of actor isolation; one call plus its return is two hops.\n"
-    out += "  only the reactor does I/O in nop-*: the other systems do the nearest async round\n"
-    out += "  trip through their own completion mechanism (suspend, get resumed by the system).\n"
+    out += "  only the reactor and c-liburing do I/O in nop-*: the other systems do the nearest\n"
+    out += "  async round trip through their own completion mechanism (suspend, get resumed by\n"
+    out += "  the system).\n"
 
     out += EchoComparison(measurements: measurements, workloads: workloads).text()
 

@@ -21,13 +21,16 @@ struct SleepTimers: Workload {
   static let interval = Duration.milliseconds(1)
 
   func footnote(for system: BenchSystem) -> String {
-    if system == .reactor {
-      return "`Task.sleep(for: .milliseconds(1))` in 10,000 tasks that prefer the reactor "
+    switch system {
+    case .reactor:
+      "`Task.sleep(for: .milliseconds(1))` in 10,000 tasks that prefer the reactor "
         + "(io_uring timeouts, one armed at a time)"
-    } else if system == .defaultExecutor {
-      return "`Task.sleep(for: .milliseconds(1))` in 10,000 tasks on the default executor"
-    } else {
-      return "`DispatchQueue.global().asyncAfter(1 ms) { c.resume() }` awaited in 10,000 tasks"
+    case .defaultExecutor:
+      "`Task.sleep(for: .milliseconds(1))` in 10,000 tasks on the default executor"
+    case .dispatch:
+      "`DispatchQueue.global().asyncAfter(1 ms) { c.resume() }` awaited in 10,000 tasks"
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
   }
 
@@ -36,19 +39,20 @@ struct SleepTimers: Workload {
   {
     let perTask = max(1, operations / Self.tasks)
     let sample: Sample
-    if system == .reactor {
+    switch system {
+    case .reactor:
       sample = await Task(executorPreference: reactor) {
         await Self.sleepers(perTask: perTask, preferring: reactor) {
           try? await Task.sleep(for: Self.interval)
         }
       }.value
-    } else if system == .defaultExecutor {
+    case .defaultExecutor:
       sample = await Task.detached {
         await Self.sleepers(perTask: perTask, preferring: nil) {
           try? await Task.sleep(for: Self.interval)
         }
       }.value
-    } else {
+    case .dispatch:
       sample = await Task.detached {
         await Self.sleepers(perTask: perTask, preferring: nil) {
           await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
@@ -58,6 +62,8 @@ struct SleepTimers: Workload {
           }
         }
       }.value
+    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+      preconditionFailure("\(id) does not run \(system.id)")
     }
     guard sample.operations == perTask * Self.tasks else {
       throw BenchError(

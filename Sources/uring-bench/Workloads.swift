@@ -73,34 +73,48 @@ protocol Workload: Sendable {
     -> Sample
 }
 
-/// Every workload, in report order.
+extension BenchSystem {
+  /// The Swift systems: what a workload runs on unless it lists others.
+  static let swiftSystems: [BenchSystem] = [.reactor, .defaultExecutor, .dispatch]
+}
+
+extension Workload {
+  var systems: [BenchSystem] { BenchSystem.swiftSystems }
+}
+
+/// The workloads uring-bench knows.
 enum Catalog {
-  static let all: [any Workload] = [
-    ActorHop(reactorTaskPreference: true),
-    ActorHop(reactorTaskPreference: false),
-    NopRoundTrip(concurrency: 1),
-    NopRoundTrip(concurrency: 256),
-    CrossThreadEnqueue(),
-    SleepTimers(),
-    FanOutIn(),
-    Echo(connections: 1),
-    Echo(connections: 50),
-    Echo(connections: 50, cClient: true),
-    Echo(connections: 1, placement: .sameCPU),
-    Echo(connections: 50, placement: .sameCPU),
-    Echo(connections: 50, placement: .splitCPU),
-    Http(placement: .sameCPU),
-    Http(placement: .splitCPU),
-    FileReads(pattern: .random(queueDepth: 1)),
-    FileReads(pattern: .random(queueDepth: 32)),
-    FileReads(pattern: .random(queueDepth: 128)),
-    FileReads(pattern: .sequential),
-  ]
+  /// Every workload, in report order; `quick` (`--quick`): the file-read
+  /// workloads read a smaller file.
+  static func all(quick: Bool) -> [any Workload] {
+    [
+      ActorHop(reactorTaskPreference: true),
+      ActorHop(reactorTaskPreference: false),
+      NopRoundTrip(concurrency: 1),
+      NopRoundTrip(concurrency: 256),
+      CrossThreadEnqueue(),
+      SleepTimers(),
+      FanOutIn(),
+      Echo(connections: 1),
+      Echo(connections: 50),
+      Echo(connections: 50, cClient: true),
+      Echo(connections: 1, placement: .sameCPU),
+      Echo(connections: 50, placement: .sameCPU),
+      Echo(connections: 50, placement: .splitCPU),
+      Http(placement: .sameCPU),
+      Http(placement: .splitCPU),
+      FileReads(pattern: .random(queueDepth: 1), quick: quick),
+      FileReads(pattern: .random(queueDepth: 32), quick: quick),
+      FileReads(pattern: .random(queueDepth: 128), quick: quick),
+      FileReads(pattern: .sequential, quick: quick),
+    ]
+  }
 
-  static var ids: [String] { all.map(\.id) }
+  static var ids: [String] { all(quick: false).map(\.id) }
 
-  static func workload(_ id: String) -> (any Workload)? {
-    all.first { $0.id == id }
+  /// The workload `id` of ``all(quick:)``.
+  static func workload(_ id: String, quick: Bool = false) -> (any Workload)? {
+    all(quick: quick).first { $0.id == id }
   }
 }
 

@@ -1,5 +1,6 @@
-// uring-bench: UringReactor vs Swift's default executor vs Dispatch, same
-// machine, one run. See `uring-bench --help`.
+// uring-bench: UringReactor vs Swift's default executor, Dispatch (queues and
+// dispatch-io), plain C over liburing and SwiftNIO, same machine, one run.
+// See `uring-bench --help`.
 import Glibc
 import Uring
 import UringReactor
@@ -29,7 +30,9 @@ do throws(UringUnavailableError) {
 }
 
 let workloads: [any Workload] =
-  options.workloadIDs.isEmpty ? Catalog.all : options.workloadIDs.compactMap(Catalog.workload)
+  options.workloadIDs.isEmpty
+  ? Catalog.all(quick: options.quick)
+  : options.workloadIDs.compactMap { Catalog.workload($0, quick: options.quick) }
 let runner = Runner(
   workloads: workloads, systems: options.systems, rounds: options.rounds,
   target: options.targetRunTime, reactor: reactor)

@@ -77,6 +77,9 @@ struct SocketBackpressureTests {
         let armed = recorder.preparedCount(.recv)
         for _ in 0..<100 { try await reactor.nop() }
         #expect(recorder.preparedCount(.recv) == armed, "not re-armed while the ring is empty")
+        // One sentinel timeout stands for the waiting receiver; a timespec
+        // read wrong (expiring at once) would have been started again.
+        #expect(recorder.preparedCount(.timeout) == 1, "one sentinel while the receive waits")
         #expect(first.bytes == Array("first".utf8))
         _ = consume first  // A buffer goes back: the receive is re-armed.
         guard let third = try await reader.receive() else {
@@ -86,10 +89,86 @@ struct SocketBackpressureTests {
         #expect(third.bytes == Array("third".utf8))
         #expect(recorder.preparedCount(.recv) == armed + 1)
         #expect(second.bytes == Array("second".utf8))
+        // Nobody waits any more: the sentinel is cancelled, not restarted.
+        rounds = 0
+        while recorder.completedCount(.timeout) == 0, rounds < 100_000 {
+          try await reactor.nop()
+          rounds += 1
+        }
+        #expect(recorder.completedCount(.timeout) == 1)
+        #expect(recorder.preparedCount(.timeout) == 1)
       }.value
       try await writer.close()
       try await reader.close()
       #expect(await lentCountSettles(pool, on: reactor) == 0)
+    }
+  }
+
+  /// A receive waiting for buffers of a dry pool has no operation of its own
+  /// in flight; the pool's sentinel timeout reaches it at shutdown: it
+  /// throws `.reactorShutDown` instead of hanging.
+  @Test func shutdownFailsAReceiveWaitingForBuffers() async throws {
+    try await withReactor { reactor in
+      let recorder = OperationRecorder()
+      try await recorder.install(on: reactor)
+      let pool = try await ProvidedBufferPool.register(
+        count: 2, bufferSize: 16, maximumQueuedPerConnection: 8, on: reactor)
+      let (writer, reader) = try SocketStream.pair(buffers: pool, on: reactor)
+      try await writer.writeAll(copying: Array("first".utf8))
+      guard let first = try await reader.receive() else {
+        Issue.record("end of stream")
+        return
+      }
+      try await writer.writeAll(copying: Array("second".utf8))
+      guard let second = try await reader.receive() else {
+        Issue.record("end of stream")
+        return
+      }
+      // Both buffers are held: the next bytes find the ring empty.
+      try await writer.writeAll(copying: Array("third".utf8))
+      await recorder.waitUntilPrepared(.timeout, count: 1)
+      let waiting = Task.detached { () async throws(IOError) -> [UInt8]? in
+        try await reader.receive()?.bytes
+      }
+      await reactor.shutdown()
+      do {
+        let bytes = try await waiting.value
+        Issue.record("received \(bytes ?? []) with every buffer held")
+      } catch let error as IOError {
+        #expect(error.kind == .reactorShutDown)
+      } catch {
+        Issue.record("\(error)")
+      }
+      #expect(first.bytes == Array("first".utf8))
+      #expect(second.bytes == Array("second".utf8))
+      _ = consume first
+      _ = consume second
+      try? await writer.close()
+      try? await reader.close()
+      // The releases, closes and deinits of what outlived the reactor run as
+      // tasks preferring it, on its fallback queue (marked as its loop
+      // thread). End them while `withReactor` still holds the reactor: if
+      // such a task dropped the last reference, `Reactor.deinit` would take
+      // the fallback queue for the loop thread and detach the thread already
+      // joined, a handle the next reactor's thread may reuse.
+      let survivors = [WeakBox<AnyObject & Sendable>(), WeakBox(), WeakBox()]
+      survivors[0].set(pool)
+      survivors[1].set(writer)
+      survivors[2].set(reader)
+      _ = consume waiting
+      _ = consume writer
+      _ = consume reader
+      _ = consume pool
+      var rounds = 0
+      repeat {
+        // Serial: every task enqueued before this one has run.
+        await withUnsafeContinuation { continuation in
+          EventLoop.fallbackQueue.async { continuation.resume() }
+        }
+        rounds += 1
+      } while survivors.contains(where: \.isAlive) && rounds < 1000
+      let alive = survivors.filter(\.isAlive).count
+      #expect(alive == 0, "the pool and the streams are gone")
     }
   }
 

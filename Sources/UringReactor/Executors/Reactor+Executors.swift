@@ -1,7 +1,9 @@
 extension Reactor: SerialExecutor, TaskExecutor {
   /// Enqueues a job of an actor pinned to this reactor (the `SerialExecutor`
-  /// path). From the loop thread: no lock, no syscall. From another thread: a
-  /// locked inbox, and an eventfd write only if the loop sleeps.
+  /// path). From the loop thread: no lock, no syscall. From another reactor's
+  /// loop: its outbox, sent in one batch per iteration (woken with
+  /// `IORING_OP_MSG_RING`). From any other thread: a locked inbox, and an
+  /// eventfd write only if the loop sleeps.
   public func enqueue(_ job: consuming ExecutorJob) {
     loop.enqueue(UnownedJob(job), kind: .serial)
   }

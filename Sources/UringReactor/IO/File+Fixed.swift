@@ -11,7 +11,10 @@ extension File {
   ///
   /// Only a ``RegisteredBuffer`` is accepted: its type proves the memory is
   /// registered with a ring. It must be the ring of this file's reactor;
-  /// otherwise nothing is submitted and the result is `EINVAL`.
+  /// otherwise nothing is submitted and the result is `EINVAL`. An offset
+  /// past `Int64.max`, or a buffer or offset that does not fit the file's
+  /// ``File/directIO`` alignment, is refused before submitting, with
+  /// ``IOError/Kind/invalidRequest(_:)``.
   ///
   /// Ownership: the lease is consumed, so the buffer stays lent (its pool
   /// cannot be unregistered) until the lease comes back, after the
@@ -66,20 +69,21 @@ extension File {
     }
     return await reactor.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
-        let fd = try self.liveDescriptor(for: opcode)
         // SAFETY: the in-flight slot retains `pool` (its mapping) and the file
         // until the final CQE; the caller holds the lease until then, so the
         // buffer stays registered and no user code can touch it.
-        let region = pool.region(index)
+        let whole = pool.region(index)
+        let isRead = opcode == .readFixed
+        let region = isRead ? whole : UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
+        let fd = try self.transferDescriptor(for: opcode, at: offset, .region(region))
         let operation: RingOperation =
-          opcode == .readFixed
+          isRead
           ? .readFixed(fd: fd, buffer: region, offset: offset, index: index)
           : .writeFixed(
-            fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[..<count]), offset: offset,
-            index: index)
+            fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset, index: index)
         let outcome = await loop.perform(
           operation, retaining: (pool, self),
-          registration: opcode == .readFixed ? .lazy : .eager)
+          registration: isRead ? .lazy : .eager)
         return .success(Int(try outcome.value(opcode, path: self.path)))
       } catch {
         return .failure(error)

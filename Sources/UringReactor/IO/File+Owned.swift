@@ -8,7 +8,10 @@ extension File {
   ///
   /// On success the buffer's `count` is the number of bytes read, which the
   /// result also carries (0 at end of file). On failure the result carries the
-  /// error and `count` is 0.
+  /// error and `count` is 0. An offset past `Int64.max`, or a region or
+  /// offset that does not fit the file's ``File/directIO`` alignment, is
+  /// refused before anything is submitted, with
+  /// ``IOError/Kind/invalidRequest(_:)``.
   ///
   /// Ownership: the buffer is consumed; its storage is retained by the
   /// reactor's in-flight slot until the operation's final CQE, and the buffer
@@ -29,12 +32,12 @@ extension File {
     let storage = buffer.storage
     let result = await reactor.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
-        let fd = try self.liveDescriptor(for: .read)
         // SAFETY: the kernel writes `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then, and no
         // user can reach them: the buffer is consumed into this call.
         let region = UnsafeMutableRawBufferPointer(
           rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
+        let fd = try self.transferDescriptor(for: .read, at: offset, .region(region))
         let outcome = await loop.perform(
           .read(fd: fd, buffer: region, offset: offset), retaining: (storage, self),
           registration: .lazy)
@@ -54,7 +57,8 @@ extension File {
   /// Writes the buffer's filled bytes (`0..<buffer.count`) at `offset` (`nil`:
   /// the file position) with `IORING_OP_WRITE`, and hands the buffer back
   /// with the result: the bytes written (possibly fewer than `count`) or the
-  /// error. The buffer's bytes and `count` are unchanged either way.
+  /// error. The buffer's bytes and `count` are unchanged either way. Offset
+  /// and `O_DIRECT` checks: as the owned-buffer `read(into:at:)`.
   ///
   /// Ownership, thread-safety and cancellation: as the owned-buffer `read(into:at:)`;
   /// the kernel only reads the buffer.
@@ -66,12 +70,13 @@ extension File {
     let count = min(buffer.count, File.maximumTransfer)
     let result = await reactor.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
-        let fd = try self.liveDescriptor(for: .write)
         // SAFETY: the kernel reads `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then.
-        let region = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+        let region = UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count])
+        let fd = try self.transferDescriptor(for: .write, at: offset, .region(region))
         let outcome = await loop.perform(
-          .write(fd: fd, buffer: region, offset: offset), retaining: (storage, self))
+          .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
+          retaining: (storage, self))
         return .success(Int(try outcome.value(.write, path: self.path)))
       } catch {
         return .failure(error)

@@ -40,8 +40,7 @@ public final class RegisteredFile: Sendable {
     try await file.reactor.onLoop { loop throws(IOError) -> Int in
       let region = UnsafeMutableRawBufferPointer(
         rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
-      try self.file.checkOffset(offset, for: .read)
-      try self.file.checkDirectIO(region, offset: offset, for: .read)
+      try self.file.checkTransfer(for: .read, at: offset, .region(region))
       try self.file.lendMemory(buffer, .write, for: .read)
       // SAFETY: the in-flight slot retains the buffer and this handle (its
       // table slot and file) until the final CQE.
@@ -65,8 +64,7 @@ public final class RegisteredFile: Sendable {
     try await file.reactor.onLoop { loop throws(IOError) -> Int in
       let count = min(buffer.count, File.maximumTransfer)
       let region = UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
-      try self.file.checkOffset(offset, for: .write)
-      try self.file.checkDirectIO(region, offset: offset, for: .write)
+      try self.file.checkTransfer(for: .write, at: offset, .region(region))
       try self.file.lendMemory(buffer, .read, for: .write)
       // SAFETY: as in `read(into:at:)`; the kernel only reads the buffer.
       let outcome = await loop.perform(

@@ -19,8 +19,12 @@ extension File {
   /// (`IORING_OP_ASYNC_CANCEL`); the call returns after its CQE, throwing
   /// ``IOError/Kind/cancelled`` unless bytes moved first.
   ///
-  /// - Throws: `EINVAL` if neither is a pipe or the offsets are wrong,
-  ///   `EBADF`, ``IOError/Kind/cancelled``.
+  /// - Throws: ``IOError/Kind/invalidRequest(_:)`` before submitting for an
+  ///   offset past `Int64.max` (which the kernel would take for "the file
+  ///   position"; the error carries the path of the file it belongs to),
+  ///   `EINVAL` if neither is a pipe or the offsets are wrong, `EBADF`,
+  ///   ``IOError/Kind/cancelled``. `O_DIRECT` alignment is left to the
+  ///   kernel: no user memory is involved.
   nonisolated(nonsending) public func splice(
     count: Int, from offset: UInt64? = nil, to output: File, at outputOffset: UInt64? = nil,
     moreComing: Bool = false
@@ -34,12 +38,13 @@ extension File {
     // SPLICE_F_MOVE is a hint; SPLICE_F_MORE tells a socket more data follows.
     let flags: UInt32 = 0x01 | (moreComing ? 0x04 : 0)
     return try await reactor.onLoop { loop throws(IOError) -> Int in
-      let input = try self.liveDescriptor(for: .splice)
-      let destination = try output.liveDescriptor(for: .splice)
+      let input = try self.transferDescriptor(for: .splice, at: offset, .none)
+      let destination = try output.transferDescriptor(for: .splice, at: outputOffset, .none)
+      // Both offsets are at most Int64.max (checked): -1 only for `nil`.
       let outcome = await loop.perform(
         .splice(
-          input: input, inputOffset: offset.map { Int64(bitPattern: $0) } ?? -1,
-          output: destination, outputOffset: outputOffset.map { Int64(bitPattern: $0) } ?? -1,
+          input: input, inputOffset: offset.map { Int64($0) } ?? -1,
+          output: destination, outputOffset: outputOffset.map { Int64($0) } ?? -1,
           count: length, flags: flags),
         retaining: (self, output))
       return Int(try outcome.value(.splice, path: self.path))

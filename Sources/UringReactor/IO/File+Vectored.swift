@@ -86,7 +86,10 @@ extension File {
   ///
   /// - Throws: ``VectoredIOError/invalidRegions(_:)`` before submitting
   ///   anything when the regions do not fit the memory;
-  ///   ``VectoredIOError/io(_:)`` when the read fails or the memory is busy.
+  ///   ``VectoredIOError/io(_:)`` when the read fails or the memory is busy,
+  ///   or, before submitting, with ``IOError/Kind/invalidRequest(_:)`` for an
+  ///   offset past `Int64.max` or (for ``File/directIO``) a misaligned offset
+  ///   or region: each region must be aligned, as the kernel requires.
   nonisolated(nonsending) public func read(
     into memory: some BackingMemory, regions: [MemoryRegion], at offset: UInt64? = nil
   ) async throws(VectoredIOError) -> Int {
@@ -131,7 +134,8 @@ extension File {
     let access: KernelAccess = isRead ? .write : .read
     do {
       return try await reactor.onLoop { loop throws(IOError) -> Int in
-        let fd = try self.liveDescriptor(for: opcode)
+        let fd = try self.transferDescriptor(
+          for: opcode, at: offset, .iovecs(request.iovecs, count: request.count))
         try self.lendMemory(memory, access, for: opcode)
         let count = UInt32(request.count)
         let operation: RingOperation =
@@ -147,29 +151,6 @@ extension File {
       }
     } catch {
       throw .io(error)
-    }
-  }
-
-  // MARK: Helpers shared by the memory extensions (loop thread only)
-
-  /// The open descriptor, or `EBADF` once closed. Read on the loop thread,
-  /// where closes happen, so it cannot be closed before the SQE is prepared.
-  func liveDescriptor(for operation: Opcode) throws(IOError) -> CInt {
-    guard let fd = descriptor?.rawValue else {
-      throw IOError(.system(.badFileDescriptor), operation: operation, path: path)
-    }
-    return fd
-  }
-
-  /// Lends `memory` to the kernel for `access`, or throws
-  /// ``IOError/Kind/memoryBusy(_:)``. The caller ends the access after the CQE.
-  func lendMemory(
-    _ memory: some BackingMemory, _ access: KernelAccess, for operation: Opcode
-  ) throws(IOError) {
-    do throws(MemoryAccessError) {
-      try memory.beginKernelAccess(access)
-    } catch {
-      throw IOError(.memoryBusy(error), operation: operation, path: path)
     }
   }
 }

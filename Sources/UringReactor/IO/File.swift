@@ -109,14 +109,12 @@ public final class File: Sendable {
     async throws(IOError) -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let fd = try self.openDescriptor(for: .read)
       // SAFETY: the kernel writes the buffer until the CQE; it is lent
       // (user access refused) and retained by the in-flight slot till then.
       let region = UnsafeMutableRawBufferPointer(
         rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
-      try self.checkOffset(offset, for: .read)
-      try self.checkDirectIO(region, offset: offset, for: .read)
-      try self.lend(buffer, .write, for: .read)
+      let fd = try self.transferDescriptor(for: .read, at: offset, .region(region))
+      try self.lendMemory(buffer, .write, for: .read)
       let outcome = await loop.perform(
         .read(fd: fd, buffer: region, offset: offset), retaining: (buffer, self),
         registration: .lazy)
@@ -136,16 +134,13 @@ public final class File: Sendable {
     -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let fd = try self.openDescriptor(for: .write)
-      let count = min(buffer.count, File.maximumTransfer)
-      try self.checkOffset(offset, for: .write)
-      try self.checkDirectIO(
-        UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count]), offset: offset,
-        for: .write)
-      try self.lend(buffer, .read, for: .write)
-      let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
+      let region = UnsafeMutableRawBufferPointer(
+        rebasing: buffer.unsafeRegion[..<min(buffer.count, File.maximumTransfer)])
+      let fd = try self.transferDescriptor(for: .write, at: offset, .region(region))
+      try self.lendMemory(buffer, .read, for: .write)
       let outcome = await loop.perform(
-        .write(fd: fd, buffer: region, offset: offset), retaining: (buffer, self))
+        .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
+        retaining: (buffer, self))
       buffer.endKernelAccess(.read)
       return Int(try outcome.value(.write, path: self.path))
     }
@@ -179,13 +174,75 @@ public final class File: Sendable {
     state.exchange(-1, ordering: .relaxed)
   }
 
-  private func openDescriptor(for operation: Opcode) throws(IOError) -> CInt {
+  // MARK: Helpers shared by every operation on the file (loop thread only)
+
+  /// The open descriptor, or `EBADF` once closed. Read on the loop thread,
+  /// where closes happen, so it cannot be closed before the SQE is prepared.
+  @inline(__always)
+  func liveDescriptor(for operation: Opcode) throws(IOError) -> CInt {
     let fd = state.load(ordering: .relaxed)
     guard fd >= 0 else { throw error(.system(.badFileDescriptor), operation) }
     return fd
   }
 
-  private func lend(
+  /// The memory a read or write hands the kernel, for ``checkTransfer(for:at:_:)``.
+  enum TransferMemory {
+    /// One region (`IORING_OP_READ`/`WRITE`, and their `_FIXED` forms).
+    case region(UnsafeMutableRawBufferPointer)
+    /// The `count` regions of an `iovec` array (`IORING_OP_READV`/`WRITEV`).
+    case iovecs(UnsafeMutablePointer<iovec>, count: Int)
+    /// None: the bytes stay in the kernel (`IORING_OP_SPLICE`).
+    case none
+  }
+
+  /// The live descriptor for a read or write (``liveDescriptor(for:)``), once
+  /// ``checkTransfer(for:at:_:)`` has passed. Every transfer on a `File` calls
+  /// it before submitting; it does what `read(into:at:)` has always done.
+  @inline(__always)
+  func transferDescriptor(
+    for operation: Opcode, at offset: UInt64?, _ memory: TransferMemory
+  ) throws(IOError) -> CInt {
+    let fd = try liveDescriptor(for: operation)
+    try checkTransfer(for: operation, at: offset, memory)
+    return fd
+  }
+
+  /// The checks every read or write makes before submitting (a
+  /// ``RegisteredFile``, which needs no descriptor, calls it directly):
+  /// refuses an offset past `Int64.max`, which the kernel would take for
+  /// "the file position" or a negative offset, and, for `O_DIRECT`, a
+  /// misaligned offset or region (each `iovec` of a vectored one), with
+  /// ``IOError/Kind/invalidRequest(_:)``. Nothing is submitted then.
+  @inline(__always)
+  func checkTransfer(
+    for operation: Opcode, at offset: UInt64?, _ memory: TransferMemory
+  ) throws(IOError) {
+    try checkOffset(offset, for: operation)
+    guard directIO != nil else { return }
+    switch memory {
+    case .region(let region):
+      try checkDirectIO(region, offset: offset, for: operation)
+    case .iovecs(let iovecs, let count):
+      // The kernel wants each segment aligned; the offset is checked once.
+      try checkDirectIO(
+        UnsafeMutableRawBufferPointer(start: nil, count: 0), offset: offset, for: operation)
+      for index in 0..<count {
+        // SAFETY: `iovecs` holds `count` initialised entries (the caller's
+        // request keeps them alive); only their addresses and lengths are read.
+        let vector = iovecs[index]
+        try checkDirectIO(
+          UnsafeMutableRawBufferPointer(start: vector.iov_base, count: vector.iov_len),
+          offset: nil, for: operation)
+      }
+    case .none:
+      break
+    }
+  }
+
+  /// Lends `memory` to the kernel for `access`, or throws
+  /// ``IOError/Kind/memoryBusy(_:)``. The caller ends the access after the CQE.
+  @inline(__always)
+  func lendMemory(
     _ memory: some BackingMemory, _ access: KernelAccess, for operation: Opcode
   ) throws(IOError) {
     do throws(MemoryAccessError) {
@@ -195,6 +252,7 @@ public final class File: Sendable {
     }
   }
 
+  /// An error about this file: `kind`, `operation` and its ``path``.
   private func error(_ kind: IOError.Kind, _ operation: Opcode) -> IOError {
     IOError(kind, operation: operation, path: path)
   }

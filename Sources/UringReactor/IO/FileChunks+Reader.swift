@@ -7,17 +7,31 @@ import Uring
 ///
 /// Thread-safety: every stored `var` is touched on the loop thread only
 /// (`next(on:)` runs there through `onLoop`, `complete` is called there by
-/// the loop, `abandon(on:)` through `runOnLoop`). After the reactor has
-/// terminated, `abandon` runs on its serial fallback queue, when no
-/// completion can arrive any more.
+/// the loop, `close(on:)` also through `runOnLoop` when the iterator is
+/// dropped). After the reactor has terminated, that `close` runs on its
+/// serial fallback queue, when no completion can arrive any more.
 final class ChunkReader: CompletionHandler, @unchecked Sendable {
   private struct Pending {
     var offset: UInt64?
     var length: Int
     var storage: ChunkStorage
-    /// Set once its CQE came: the result, and why it was cancelled.
-    var outcome: OperationOutcome?
-    var userData: UInt64
+    var state: ReadState
+
+    /// The read's slot, while it is in flight.
+    var userData: UInt64? {
+      if case .inFlight(let userData) = state { userData } else { nil }
+    }
+  }
+
+  /// Where a read stands.
+  private enum ReadState {
+    /// Submitted; its final CQE has not come yet (the slot retains the
+    /// buffer and the file until it does).
+    case inFlight(userData: UInt64)
+    /// Its CQE came (the byte count, or the error it ended with), or it was
+    /// refused before reaching the kernel (the error saying why). Either way
+    /// it is handed out, or thrown, in its turn.
+    case done(Result<Int32, IOError>)
   }
 
   private enum Phase {
@@ -39,14 +53,16 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   private var nextOffset: UInt64?
   /// Bytes still to request (`nil`: to the end of the file).
   private var remaining: UInt64?
-  /// Reads in file order: in flight, or completed and not yet consumed.
+  /// Reads in file order: in flight, or done and not yet consumed.
   private var pending: [Pending] = []
   private var inFlight = 0
   private var phase = Phase.open
-  /// Whether no more reads are issued (end of file, or `length` reached).
+  /// Whether no more reads are issued (end of file, `length` reached, or a
+  /// read was refused).
   private var exhausted = false
   private var waiter: UnsafeContinuation<Void, Never>?
-  /// An error to throw before ending (a read failed, or the consumer was cancelled).
+  /// The consumer's task was cancelled: `.cancelled`, thrown before any
+  /// chunk still waiting. (A read's own error is thrown in its turn.)
   private var failure: IOError?
 
   init(
@@ -71,14 +87,12 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
         close(on: loop)
         throw failure
       }
-      if let head = pending.first, let outcome = head.outcome {
+      if let head = pending.first, case .done(let result) = head.state {
         pending.removeFirst()
-        if let chunk = try deliver(head, outcome, on: loop) {
-          // Keep `readAhead` reads going while the consumer works on it.
-          issueReads(on: loop)
-          return chunk
-        }
-        continue
+        let chunk = try deliver(head, result, on: loop)
+        // Keep `readAhead` reads going while the consumer works on it.
+        if chunk != nil { issueReads(on: loop) }
+        return chunk
       }
       if phase == .closing || (exhausted && pending.isEmpty) {
         close(on: loop)
@@ -89,7 +103,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
         continue
       }
       issueReads(on: loop)
-      guard pending.first?.outcome == nil, !pending.isEmpty else { continue }
+      guard pending.first?.userData != nil else { continue }
       // Wait for the head read. A cancelled consumer cancels every read: the
       // head's CQE (-ECANCELED or its data) then wakes it.
       await loop.suspend { continuation in
@@ -100,37 +114,36 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     }
   }
 
-  /// Turns the completed head read into a chunk, or records the end or the
-  /// error. Returns `nil` when there is nothing to hand out for it.
-  private func deliver(_ head: Pending, _ outcome: OperationOutcome, on loop: EventLoop)
+  /// Hands out the head read: its chunk, or `nil` at the end of the file,
+  /// or throws its error (a failed or refused read); after the end or an
+  /// error the stream is closed.
+  private func deliver(_ head: Pending, _ result: Result<Int32, IOError>, on loop: EventLoop)
     throws(IOError) -> FileChunk?
   {
-    let count: Int32
-    do throws(IOError) {
-      count = try outcome.value(.read, path: file.path)
-    } catch {
+    let read: Int
+    switch result {
+    case .failure(let error):
       buffers.recycle(head.storage)
-      // Cancelled by `cancelReads` because the consumer's task was: say
-      // so. A read its linked timeout cancelled reports `.timedOut`.
-      let kind: IOError.Kind = outcome.cancellation == .task ? .cancelled : error.kind
-      failure = IOError(kind, operation: .read, path: file.path)
-      return nil
-    }
-    if count == 0 {
+      close(on: loop)
+      throw error
+    case .success(0):
       // End of file: the reads after it are past it; cancel and drop them.
       buffers.recycle(head.storage)
       close(on: loop)
       return nil
+    case .success(let count):
+      read = Int(count)
     }
-    let read = Int(count)
-    if read < head.length, head.offset != nil, file.directIO == nil {
-      // A short read: read the rest of this chunk's range next, before the
-      // reads already issued after it.
-      let rest = Pending(
-        offset: head.offset.map { $0 + UInt64(read) }, length: head.length - read,
-        storage: buffers.take(), outcome: nil, userData: 0)
-      pending.insert(rest, at: 0)
-      submit(at: 0, on: loop)
+    // A short read: read the rest of this chunk's range next, before the
+    // reads already issued after it. With O_DIRECT, a count that is not a
+    // multiple of the offset alignment means the read stopped at the end
+    // of the file (direct reads move whole blocks): there is no rest, and
+    // a read of it would be misaligned; the reads after it return 0.
+    if read < head.length, let offset = head.offset,
+      read % (file.directIO?.offset ?? 1) == 0
+    {
+      pending.insert(
+        startRead(at: offset + UInt64(read), length: head.length - read, on: loop), at: 0)
     }
     return FileChunk(offset: head.offset, count: read, storage: head.storage, pool: buffers)
   }
@@ -147,57 +160,51 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
         length = Int(min(UInt64(chunkSize), remaining))
         self.remaining = remaining - UInt64(length)
       }
-      pending.append(
-        Pending(
-          offset: nextOffset, length: length, storage: buffers.take(), outcome: nil, userData: 0))
+      pending.append(startRead(at: nextOffset, length: length, on: loop))
       nextOffset = nextOffset.map { $0 + UInt64(length) }
-      submit(at: pending.count - 1, on: loop)
     }
   }
 
-  /// Submits the read of `pending[index]`, or records why it cannot be.
-  private func submit(at index: Int, on loop: EventLoop) {
-    let entry = pending[index]
-    let region = UnsafeMutableRawBufferPointer(rebasing: entry.storage.region[..<entry.length])
-    var refusal: IOError.Kind?
-    var userData: UInt64?
+  /// A read of `length` bytes at `offset` (`nil`: the file position),
+  /// submitted, or refused if it cannot be: the file is closed (`EBADF`),
+  /// the offset or, with O_DIRECT, the alignment is wrong
+  /// (``IOError/Kind/invalidRequest(_:)``), the deadline has passed
+  /// (`.timedOut`), or the reactor is shutting down. A refused read submits
+  /// nothing and is done at once with that error, which `next()` throws in
+  /// its turn, after the chunks of the reads before it; those go on, and no
+  /// read is issued after it.
+  ///
+  /// The reads before a refusal are not cancelled, not even for a reactor
+  /// that is shutting down: the loop refuses new operations only once it has
+  /// begun to shut down, and it has then cancelled every operation in flight
+  /// already (reason `.shutdown`, on this thread), so they end on their own.
+  private func startRead(at offset: UInt64?, length: Int, on loop: EventLoop) -> Pending {
+    let storage = buffers.take()
+    let region = UnsafeMutableRawBufferPointer(rebasing: storage.region[..<length])
     do throws(IOError) {
       let fd = try file.liveDescriptor(for: .read)
-      try file.checkOffset(entry.offset, for: .read)
-      try file.checkDirectIO(region, offset: entry.offset, for: .read)
+      try file.checkOffset(offset, for: .read)
+      try file.checkDirectIO(region, offset: offset, for: .read)
+      if let deadline, deadline.hasPassed {
+        // What the read's linked timeout would have said.
+        throw IOError(.timedOut, operation: .read, path: file.path)
+      }
       // SAFETY: the in-flight slot retains the buffer's storage and the file
       // until the read's final CQE; the storage is not handed to anyone
       // else until then (it is neither in a chunk nor in the idle pool).
-      let operation = RingOperation.read(fd: fd, buffer: region, offset: entry.offset)
-      if let deadline, deadline.hasPassed {
-        refuseLate(at: index)
-        return
-      }
-      userData = loop.start(
-        operation, handler: self, retaining: (entry.storage, file), deadline: deadline)
-      if userData == nil { refusal = .reactorShutDown }
-    } catch {
-      refusal = error.kind
-    }
-    if let userData {
-      pending[index].userData = userData
+      guard
+        let userData = loop.start(
+          .read(fd: fd, buffer: region, offset: offset), handler: self,
+          retaining: (storage, file), deadline: deadline)
+      else { throw IOError(.reactorShutDown, operation: .read, path: file.path) }
       inFlight += 1
-    } else {
-      // Nothing reached the kernel: complete it at once with the refusal.
-      pending[index].outcome = OperationOutcome(result: -EINVAL, flags: 0, cancellation: nil)
-      failure = failure ?? IOError(refusal ?? .reactorShutDown, operation: .read, path: file.path)
-      stopReading(on: loop)
+      return Pending(
+        offset: offset, length: length, storage: storage, state: .inFlight(userData: userData))
+    } catch {
+      exhausted = true
+      return Pending(
+        offset: offset, length: length, storage: storage, state: .done(.failure(error)))
     }
-  }
-
-  /// The deadline passed before `pending[index]` could be submitted: it
-  /// submits nothing and times out in its turn (after the chunks before it,
-  /// whose reads, due by the same deadline, complete or time out on their
-  /// own); no read is issued after it.
-  private func refuseLate(at index: Int) {
-    pending[index].outcome = OperationOutcome(
-      result: -ECANCELED, flags: 0, cancellation: .deadline)
-    exhausted = true
   }
 
   /// Loop thread: a read's CQE (reads are single-shot: always final).
@@ -207,24 +214,34 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     guard let index = pending.firstIndex(where: { $0.userData == completion.userData }) else {
       return
     }
-    pending[index].outcome = OperationOutcome(
-      result: completion.result, flags: completion.flags, cancellation: cancellation)
     if phase == .closing {
       // Nobody will consume it: its buffer goes back now.
       buffers.recycle(pending[index].storage)
       pending.remove(at: index)
       finishIfDrained()
-    } else if index == 0, let waiter {
+      return
+    }
+    let outcome = OperationOutcome(
+      result: completion.result, flags: completion.flags, cancellation: cancellation)
+    do throws(IOError) {
+      pending[index].state = .done(.success(try outcome.value(.read, path: file.path)))
+    } catch {
+      // Cancelled reads say why: `.timedOut` (their linked timeout),
+      // `.reactorShutDown`, or `.cancelled` (only ever after the consumer's
+      // cancellation, which `next()` throws before any of them).
+      pending[index].state = .done(.failure(error))
+    }
+    if index == 0, let waiter {
       self.waiter = nil
       waiter.resume()
     }
   }
 
-  /// No more reads; those after the end are cancelled.
+  /// No more reads; those in flight are cancelled.
   private func stopReading(on loop: EventLoop) {
     exhausted = true
-    for entry in pending where entry.outcome == nil && entry.userData != 0 {
-      loop.requestCancel(entry.userData, reason: .task)
+    for entry in pending {
+      if let userData = entry.userData { loop.requestCancel(userData, reason: .task) }
     }
   }
 
@@ -240,21 +257,16 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     }
   }
 
-  /// The consumer is done (end, error) or gone (iterator dropped): cancel
-  /// what is in flight, drop what is buffered, close an owned file after
-  /// the last CQE.
-  private func close(on loop: EventLoop) {
+  /// The consumer is done (end, error) or gone (the iterator was dropped,
+  /// from `runOnLoop`): cancel what is in flight, drop what is done, close
+  /// an owned file after the last CQE.
+  func close(on loop: EventLoop) {
     guard phase == .open else { return }
     phase = .closing
     if loop.ownsLoopState { stopReading(on: loop) }
-    for entry in pending where entry.outcome != nil { buffers.recycle(entry.storage) }
-    pending.removeAll { $0.outcome != nil }
+    for entry in pending where entry.userData == nil { buffers.recycle(entry.storage) }
+    pending.removeAll { $0.userData == nil }
     finishIfDrained()
-  }
-
-  /// The iterator was dropped (from `runOnLoop`).
-  func abandon(on loop: EventLoop) {
-    close(on: loop)
   }
 
   /// Buffers kept for reuse (tests: the bound on a stream's memory).

@@ -13,9 +13,12 @@ import Uring
 ///   and no more reads are issued until it takes one. Memory is bounded by
 ///   `readAhead` buffers plus the chunks the consumer keeps.
 /// - Order: chunks come in file order, each `chunkSize` bytes but the last
-///   (or one after a short read, which is followed by a read of the rest).
-///   The stream ends at the end of the file (a read returning 0) or after
-///   `length` bytes.
+///   (or one cut short by a short read, which is followed by a read of the
+///   rest). With `O_DIRECT` (``File/directIO``), a read cut short at a count
+///   that is not a multiple of ``DirectIOAlignment/offset`` stopped at the
+///   end of the file: no rest is read (that read would be misaligned), and
+///   the reads after it return 0. The stream ends at the end of the file (a
+///   read returning 0) or after `length` bytes.
 /// - Reading at the file position (`from: nil`, e.g. a pipe): one read in
 ///   flight at a time, whatever `readAhead` says.
 /// - Ownership: each read's buffer and the file are retained by the
@@ -28,7 +31,12 @@ import Uring
 ///   a stream that owns its file closes it once, after the last CQE.
 ///   `next()` throws ``IOError/Kind/cancelled``.
 /// - Errors: the first failed read is thrown by `next()` (after the chunks
-///   before it); then the sequence ends.
+///   before it); then the sequence ends. A read that cannot be submitted
+///   (the file was closed: `EBADF`; a misaligned `O_DIRECT` read, such as a
+///   `length` that ends off a block: ``IOError/Kind/invalidRequest(_:)``;
+///   a reactor shutting down) is such a read: it submits nothing, no read
+///   is issued after it, the reads before it go on, and its error is thrown
+///   in its turn.
 /// - Deadline: a stream created inside ``IODeadline/withDeadline(_:_:)``
 ///   (or with ``File/chunks(from:length:chunkSize:readAhead:deadline:)``)
 ///   takes the deadline in effect *when it is created* and links every read
@@ -39,9 +47,10 @@ import Uring
 ///   reads already in flight, and would depend on which call happened to
 ///   issue a read. So a scope opened only around a later `next()` does not
 ///   apply; the deadline bounds the whole stream, not each chunk. A read
-///   that times out makes `next()` throw ``IOError/Kind/timedOut`` (after
-///   the chunks before it; its buffer stays with the kernel until its CQE,
-///   as for a cancelled read), and the stream ends as after any error.
+///   that times out, or is not submitted for being late, makes `next()`
+///   throw ``IOError/Kind/timedOut`` (after the chunks before it; a timed
+///   out read's buffer stays with the kernel until its CQE, as for a
+///   cancelled read), and the stream ends as after any error.
 ///   Without a deadline, a read costs nothing more than a `nil` check (at
 ///   submission and at completion).
 /// - Thread-safety: `Sendable`; iterate from one task at a time, once.
@@ -93,7 +102,7 @@ final class ChunkConsumer: Sendable {
   deinit {
     let reader = self.reader
     let loop = reader.file.reactor.loop
-    reader.file.reactor.runOnLoop { _ in reader.abandon(on: loop) }
+    reader.file.reactor.runOnLoop { _ in reader.close(on: loop) }
   }
 }
 

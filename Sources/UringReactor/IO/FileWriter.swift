@@ -36,8 +36,9 @@ import Uring
 ///   whole writer; a scope opened only around a later ``write(_:)`` does
 ///   not apply (create the writer inside it). A write that times out fails
 ///   the writer: the next ``write(_:)`` or ``finish()`` throws
-///   ``IOError/Kind/timedOut``; the write's memory stays with the kernel
-///   until its CQE. Without a deadline, a write costs nothing more than a
+///   ``IOError/Kind/timedOut`` (a write asked for after the deadline throws
+///   it from that same call, submitting nothing); the write's memory stays
+///   with the kernel until its CQE. Without a deadline, a write costs nothing more than a
 ///   `nil` check (at submission and at completion).
 /// - Thread-safety: `Sendable`; write from one task at a time. Its state is
 ///   touched only on the reactor's loop thread.

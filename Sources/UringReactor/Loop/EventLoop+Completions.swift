@@ -30,17 +30,19 @@ extension EventLoop {
     {
       observer.completing(completion, opcode: opcode)
     }
-    let registering = table.withEntry(completion.userData) { entry -> InFlight? in
-      guard case .registering = entry.waiter else { return nil }
-      return entry
+    let parked = table.withEntry(completion.userData) { entry -> Bool in
+      guard case .registering = entry.waiter else { return false }
+      // No waiter yet (submitted inline, or its task is registering a
+      // cancellation handler): the task takes the outcome, and frees the
+      // slot, when it waits or returns. Such a slot creates no descriptor
+      // (`perform`'s precondition), so rule 4 has nothing to close.
+      entry.waiter = .finished(
+        OperationOutcome(
+          result: completion.result, flags: completion.flags,
+          cancellation: entry.cancellation(of: completion)))
+      return true
     }
-    if let parked = registering ?? nil {
-      // Its task is registering a cancellation handler: it takes the outcome
-      // (and frees the slot) when it waits again.
-      let outcome = finalOutcome(completion, parked)
-      table.withEntry(completion.userData) { $0.waiter = .finished(outcome) }
-      return
-    }
+    if parked == true { return }
     guard let entry = table.remove(completion.userData) else {
       preconditionFailure("completion for unknown user_data \(completion.userData)")
     }
@@ -52,8 +54,10 @@ extension EventLoop {
     case .wakeup:
       wakeupArmed = false
       if lifecycle.rawValue < Lifecycle.closing.rawValue { armWakeup() }
-    case .none, .registering, .finished:
+    case .none:
       break
+    case .registering, .finished:
+      preconditionFailure("a second final completion for user_data \(completion.userData)")
     }
     withExtendedLifetime(entry) {}
   }

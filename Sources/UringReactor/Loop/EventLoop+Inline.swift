@@ -16,8 +16,8 @@ extension EventLoop {
 
   /// Arms `submission` with no waiter yet (`.registering`), submits it and
   /// handles every completion the submission produced. Returns the outcome
-  /// if the operation's final CQE came (its slot is freed, its references
-  /// after the caller takes the outcome); `nil` if it is still in flight, in
+  /// if the operation's final CQE came (its slot is freed: the kernel is done
+  /// with the memory); `nil` if it is still in flight, in
   /// which case its task waits for the same slot (`wait(_:nil:_:)`), after
   /// registering its cancellation handler if it has one
   /// (`awaitRegistered(_:armed: nil)`), exactly as after a lazy arm.
@@ -37,8 +37,7 @@ extension EventLoop {
     }
     guard let outcome = finished ?? nil else { return nil }
     statistics.inlineCompletions += 1
-    let entry = table.remove(userData)
-    withExtendedLifetime(entry) {}
+    _ = table.remove(userData)
     return outcome
   }
 }

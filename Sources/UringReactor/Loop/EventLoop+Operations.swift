@@ -38,6 +38,11 @@ extension EventLoop {
       return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
     }
     precondition(ownsLoopState, "an operation must be prepared on its reactor's loop thread")
+    // Rule 4 needs the task's handler in place before the descriptor exists:
+    // a slot armed without one (`.registering`) never closes a result.
+    precondition(
+      !createsDescriptor || (cancellable && registration == .eager),
+      "an operation that creates a descriptor registers its cancellation handler first")
     if Task.isCancelled {
       return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
     }
@@ -54,24 +59,23 @@ extension EventLoop {
         createsDescriptor: createsDescriptor, armed: false, cancellation: nil,
         linkedTimeout: limit != nil))
     let submission = Submission(operation: operation, flags: flags, limit: limit)
-    guard cancellable else {
-      if mayCompleteInline {
-        if let outcome = completeInline(userData, submission) { return outcome }
+    if !cancellable || registration == .lazy, mayCompleteInline {
+      if let outcome = completeInline(userData, submission) { return outcome }
+      // Still in flight after its submission: wait for the same slot.
+      guard cancellable else {
         return await withUnsafeContinuation { continuation in
           wait(userData, nil, continuation)
         }
       }
+      statistics.lateRegistrations += 1
+      return await awaitRegistered(userData, armed: nil)
+    }
+    guard cancellable else {
       return await withUnsafeContinuation { continuation in
         arm(userData, submission, .task(continuation))
       }
     }
     if registration == .lazy {
-      if mayCompleteInline {
-        if let outcome = completeInline(userData, submission) { return outcome }
-        // Still in flight after its submission, like a lazy arm's late case.
-        statistics.lateRegistrations += 1
-        return await awaitRegistered(userData, armed: nil)
-      }
       // No handler yet: the loop resumes the task with `mustRegister` if the
       // operation outlives its submission, and does not sleep meanwhile.
       let outcome = await withUnsafeContinuation { continuation in

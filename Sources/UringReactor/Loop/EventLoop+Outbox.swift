@@ -38,9 +38,9 @@ extension EventLoop {
   /// loop's next `io_uring_enter`, or with an eventfd write where the kernel
   /// has no `MSG_RING`.
   func flushOutbox() {
-    let batches = outbox
-    outbox.removeAll(keepingCapacity: true)
-    for batch in batches {
+    // Nothing below adds to the outbox; the batches' capacity is kept.
+    defer { outbox.removeAll(keepingCapacity: true) }
+    for batch in outbox {
       statistics.batchesSent += 1
       let target = batch.target
       target.remote.addBacklog(batch.jobs.count)

@@ -63,8 +63,9 @@ enum Waiter {
   /// or, if the operation is still in flight after its submission, with
   /// ``OperationOutcome/mustRegister``.
   case unregisteredTask(UnsafeContinuation<OperationOutcome, Never>)
-  /// Its task was resumed to register a cancellation handler and has not
-  /// waited again yet.
+  /// No waiter yet: its task was resumed to register a cancellation handler
+  /// and has not waited again, or the operation was submitted inline
+  /// (`EventLoop.completeInline`) and its task has not suspended.
   case registering
   /// The final completion arrived while its task was registering: the task
   /// takes it (and frees the slot) when it waits again.

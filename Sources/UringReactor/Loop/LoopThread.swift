@@ -28,7 +28,7 @@ struct LoopThread: Sendable {
       &handle, nil,
       { raw in
         let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-        _ = clu_set_thread_name(String(start.name.utf8.prefix(15))!)
+        _ = clu_set_thread_name(LoopThread.kernelName(start.name))
         // A CPU outside the affinity mask is refused (EINVAL): run unpinned.
         if let cpu = start.cpu { _ = clu_pin_thread_to_cpu(CInt(cpu)) }
         start.body()
@@ -36,6 +36,14 @@ struct LoopThread: Sendable {
       }, start)
     precondition(result == 0, "pthread_create failed: \(result)")
     return LoopThread(handle: handle)
+  }
+
+  /// `name` cut to the kernel's 15 bytes of thread name, at a character
+  /// boundary (a multi-byte character is never split).
+  static func kernelName(_ name: String) -> String {
+    var cut = Substring(name)
+    while cut.utf8.count > 15 { cut.removeLast() }
+    return String(cut)
   }
 
   /// Waits for the thread to exit.

@@ -13,8 +13,10 @@ public import Uring
 ///
 /// Code running on the reactor starts I/O with no lock and no syscall; each loop
 /// iteration runs the ready jobs, submits every SQE they prepared in one
-/// `io_uring_enter` that also waits, and resumes the tasks whose operations
-/// completed.
+/// `io_uring_enter` (which also waits when nothing is ready), and resumes the
+/// tasks whose operations completed. The iteration's last job submits its
+/// own operation at once when nothing else is ready, and goes on without
+/// suspending if it completes inside that submission.
 ///
 /// Thread-safety: every method may be called from any thread. Only the loop
 /// thread touches the ring; other threads post to it.
@@ -136,8 +138,15 @@ public final class Reactor: Sendable {
 
   deinit {
     requestShutdown()
-    if thread == nil || loop.isOnLoopThread {
-      thread?.detach()
+    guard let thread else { return }
+    if loop.isOnLoopThread {
+      // The loop thread itself, or, after termination, the fallback queue
+      // (marked as this loop): the thread may have been joined already, and
+      // its handle reused by another thread, so only an unjoined one detaches.
+      joined.withLock { joined in
+        if !joined { thread.detach() }
+        joined = true
+      }
     } else {
       joinOnce()
     }

@@ -17,12 +17,7 @@ extension ProvidedBufferPool {
       return
     }
     bufferWaiters.append(receiver)
-    guard sentinel == nil else { return }
-    let timespec = TimespecBox(.seconds(3600))
-    sentinel = loop.start(
-      .timeout(timespec: timespec.pointer, count: 0, flags: 0),
-      handler: BufferWaitSentinel(pool: self), retaining: (timespec, self))
-    if sentinel == nil { failBufferWaiters() }
+    if sentinel == nil { startSentinel(loop: loop) }
   }
 
   /// Stops waiting for `receiver` (it was closed).
@@ -48,7 +43,7 @@ extension ProvidedBufferPool {
   }
 
   /// The sentinel's final completion.
-  func sentinelCompleted(result: Int32, cancellation: CancellationReason?) {
+  func sentinelCompleted(cancellation: CancellationReason?) {
     sentinel = nil
     let loop = self.loop
     guard cancellation != .shutdown, loop.ownsLoopState, loop.lifecycle == .running else {
@@ -58,12 +53,24 @@ extension ProvidedBufferPool {
     guard !bufferWaiters.isEmpty else { return }
     // Expired (an hour without a buffer coming back) or cancelled by a
     // waiter that left just as another came: stand for them again.
-    let timespec = TimespecBox(.seconds(3600))
+    startSentinel(loop: loop)
+  }
+
+  /// Starts the sentinel: a relative `IORING_OP_TIMEOUT` of an hour, whose
+  /// slot retains its timespec and the pool until its CQE (rule 1). If the
+  /// loop refuses it (shutting down), no buffer will come back: the waiters
+  /// fail now.
+  private func startSentinel(loop: EventLoop) {
+    let spec = TimeoutSpec(nanoseconds: Self.sentinelInterval)
     sentinel = loop.start(
-      .timeout(timespec: timespec.pointer, count: 0, flags: 0),
-      handler: BufferWaitSentinel(pool: self), retaining: (timespec, self))
+      .timeout(timespec: spec.pointer, count: 0, flags: 0),
+      handler: BufferWaitSentinel(pool: self), retaining: (spec, self))
     if sentinel == nil { failBufferWaiters() }
   }
+
+  /// The sentinel's timeout, in nanoseconds: long, since it only has to be in
+  /// flight; when it expires it is started again.
+  private static var sentinelInterval: Int64 { 3600 * 1_000_000_000 }
 
   /// The reactor is shutting down: no buffer will come back to a waiter.
   private func failBufferWaiters() {
@@ -81,7 +88,7 @@ final class BufferWaitSentinel: CompletionHandler {
 
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal else { return }
-    pool.sentinelCompleted(result: completion.result, cancellation: cancellation)
+    pool.sentinelCompleted(cancellation: cancellation)
   }
 }
 

@@ -139,9 +139,9 @@ public final class ProvidedBufferPool: @unchecked Sendable {
 
   // MARK: Lending (loop thread)
 
-  /// The kernel picked buffer `id` for a completion.
+  /// The kernel picked one of the pool's buffers for a completion.
   @inline(__always)
-  func taken(_ id: UInt16) {
+  func taken() {
     let now = lent.load(ordering: .relaxed) + 1
     lent.store(now, ordering: .relaxed)
     if now > peakLent.load(ordering: .relaxed) { peakLent.store(now, ordering: .relaxed) }
@@ -149,9 +149,15 @@ public final class ProvidedBufferPool: @unchecked Sendable {
 
   /// Puts buffer `id` back in the ring. Loop thread only (rule 5).
   func recycle(_ id: UInt16) {
-    storage.recycle(id)
+    recycle(all: CollectionOfOne(id))
+  }
+
+  /// Puts buffers `ids` back in the ring, published at once, then re-arms
+  /// the receivers waiting for them. Loop thread only (rule 5).
+  private func recycle(all ids: some Collection<UInt16>) {
+    for id in ids { storage.recycle(id) }
     storage.publish()
-    lent.store(lent.load(ordering: .relaxed) - 1, ordering: .relaxed)
+    lent.store(lent.load(ordering: .relaxed) - ids.count, ordering: .relaxed)
     if !bufferWaiters.isEmpty { wakeBufferWaiters() }
   }
 
@@ -177,10 +183,7 @@ public final class ProvidedBufferPool: @unchecked Sendable {
       }
       // After termination the ring is gone: nothing to give back.
       guard loop != nil else { return }
-      for id in ids { self.storage.recycle(id) }
-      self.storage.publish()
-      self.lent.store(self.lent.load(ordering: .relaxed) - ids.count, ordering: .relaxed)
-      if !self.bufferWaiters.isEmpty { self.wakeBufferWaiters() }
+      self.recycle(all: ids)
     }
   }
 

@@ -35,7 +35,6 @@ struct TimerHeap {
   private var heap: [Node] = []
 
   var count: Int { heap.count }
-  var isEmpty: Bool { heap.isEmpty }
 
   /// The earliest deadline, if any.
   var earliest: Int64? { heap.first?.deadline }

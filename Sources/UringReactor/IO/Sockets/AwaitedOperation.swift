@@ -4,15 +4,12 @@ import Uring
 
 /// A handler-driven operation (`loop.start`) that one task awaits: used where
 /// `perform` cannot go, for an operation with more than one CQE (zero-copy
-/// send: the result, then the notification) or linked to another submission
-/// (connect + `IORING_OP_LINK_TIMEOUT`).
+/// send: the result, then the notification).
 ///
 /// Loop-confined. The task resumes on the operation's final CQE only, when
 /// its slot (and the memory it retains) is released (rules 1 and 2).
 final class AwaitedOperation: CompletionHandler, @unchecked Sendable {
   enum Mode {
-    /// One CQE.
-    case single
     /// `IORING_OP_SEND_ZC`: the first CQE carries the byte count (with
     /// `IORING_CQE_F_MORE` when a notification follows); the notification
     /// (`IORING_CQE_F_NOTIF`) is the final one, once the kernel no longer

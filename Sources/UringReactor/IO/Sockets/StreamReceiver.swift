@@ -141,7 +141,7 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
 
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     if let id = completion.bufferID {
-      pool.taken(id)
+      pool.taken()
       if completion.result > 0, !terminated {
         deliver(.chunk(ReceivedChunk(id: id, count: Int(completion.result))))
       } else {
