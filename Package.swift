@@ -79,11 +79,15 @@ let package = Package(
       path: "Examples/global-executor", swiftSettings: strictSwift),
     // Examples: a TCP echo server and an HTTP/1.1 server on one reactor.
     .executableTarget(
-      name: "echo-server", dependencies: ["UringReactor"], path: "Examples/echo-server",
-      swiftSettings: strictSwift),
+      name: "echo-server", dependencies: ["UringReactor", "ServerCommandLine"],
+      path: "Examples/echo-server", swiftSettings: strictSwift),
     .executableTarget(
-      name: "http-server", dependencies: ["UringReactor"], path: "Examples/http-server",
-      swiftSettings: strictSwift),
+      name: "http-server", dependencies: ["UringReactor", "ServerCommandLine"],
+      path: "Examples/http-server", swiftSettings: strictSwift),
+    // The command line and messages both example servers share.
+    .target(
+      name: "ServerCommandLine", dependencies: ["UringReactor"],
+      path: "Examples/ServerCommandLine", swiftSettings: strictSwift),
     // Helpers both test targets share: spawning the built examples and tools.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSwift),
     .testTarget(

@@ -8,66 +8,16 @@
 // on every connection until the peer closes. With --connections N it exits
 // after N connections have closed (tests use this to bound the run).
 //
-// Each connection is one task on the reactor: a multishot receive lends the
-// received bytes from a provided-buffer ring, and `writeAll(_:)` sends them
-// back from that same buffer, which returns to the ring once sent. No copy,
-// no readiness polling.
+// Each connection is one task on the reactor (`SocketListener.serve`): a
+// multishot receive lends the received bytes from a provided-buffer ring,
+// and `writeAll(_:)` sends them back from that same buffer, which returns to
+// the ring once sent. No copy, no readiness polling.
 import Glibc
+import ServerCommandLine
 import UringReactor
 
-func fail(_ message: String) -> Never {
-  var text = "echo-server: \(message)\n"
-  text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-  exit(1)
-}
-
-/// Parses the command line: the address text and the connection limit.
-func parseArguments() -> (address: String, connectionLimit: Int?) {
-  var address = "127.0.0.1:0"
-  var limit: Int?
-  var arguments = CommandLine.arguments.dropFirst()
-  while let argument = arguments.popFirst() {
-    switch argument {
-    case "--connections":
-      guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else {
-        fail("--connections needs a positive number")
-      }
-      limit = value
-    case "-h", "--help":
-      say("usage: echo-server [ADDRESS] [--connections N]\n")
-      exit(0)
-    default:
-      address = argument
-    }
-  }
-  return (address, limit)
-}
-
-/// Writes `text` to standard output at once (no stdio buffering: the first
-/// line is what a test waits for).
-func say(_ text: String) {
-  var text = text
-  text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
-}
-
-let (addressText, connectionLimit) = parseArguments()
-
-let address: SocketAddress
-do {
-  address = try SocketAddress(parsing: addressText)
-} catch {
-  fail("\(error)")
-}
-
-let reactor: Reactor
-do {
-  reactor = try Reactor()
-} catch {
-  fail("\(error)")
-}
-
 /// Echoes until the peer closes its writing half (or the connection fails).
-func serve(_ connection: SocketStream) async {
+@Sendable func serve(_ connection: SocketStream) async {
   do {
     while let bytes = try await connection.receive() {
       try await connection.writeAll(bytes)
@@ -76,32 +26,28 @@ func serve(_ connection: SocketStream) async {
   } catch {
     // A peer that vanished (reset, broken pipe): only this connection ends.
   }
-  try? await connection.close()
+}
+
+let command = ServerCommandLine(name: "echo-server")
+let reactor: Reactor
+do {
+  reactor = try Reactor()
+} catch {
+  command.fail("\(error)")
 }
 
 let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
   do {
-    if case .unix(let path) = address, !path.isAbstract {
+    if case .unix(let path) = command.address, !path.isAbstract {
       unlink(path.path)  // A stale socket file from an earlier run.
     }
-    let listener = try await SocketListener.listen(on: address, on: reactor)
-    say("listening on \(listener.localAddress)\n")
-    await withDiscardingTaskGroup { group in
-      var accepted = 0
-      do {
-        for try await connection in listener.connections {
-          group.addTask(executorPreference: reactor) { await serve(connection) }
-          accepted += 1
-          if let connectionLimit, accepted >= connectionLimit { break }
-        }
-      } catch {
-        fail("accepting: \(error)")
-      }
-    }
+    let listener = try await SocketListener.listen(on: command.address, on: reactor)
+    ServerCommandLine.say("listening on \(listener.localAddress)\n")
+    try await listener.serve(connectionLimit: command.connectionLimit, serve)
     try await listener.close()
     return 0
   } catch {
-    fail("\(error)")
+    command.fail("\(error)")
   }
 }.value
 await reactor.shutdown()

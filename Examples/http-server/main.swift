@@ -14,51 +14,10 @@
 // (or HTTP/1.0 without keep-alive) ends the connection after the response.
 // The response lives in one SharedBuffer that every send reads in place.
 import Glibc
+import ServerCommandLine
 import UringReactor
 
-func fail(_ message: String) -> Never {
-  var text = "http-server: \(message)\n"
-  text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-  exit(1)
-}
-
-/// Parses the command line: the address text and the connection limit.
-func parseArguments() -> (address: String, connectionLimit: Int?) {
-  var address = "127.0.0.1:0"
-  var limit: Int?
-  var arguments = CommandLine.arguments.dropFirst()
-  while let argument = arguments.popFirst() {
-    switch argument {
-    case "--connections":
-      guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else {
-        fail("--connections needs a positive number")
-      }
-      limit = value
-    case "-h", "--help":
-      say("usage: http-server [ADDRESS] [--connections N]\n")
-      exit(0)
-    default:
-      address = argument
-    }
-  }
-  return (address, limit)
-}
-
-/// Writes `text` to standard output at once (no stdio buffering: the first
-/// line is what a test waits for).
-func say(_ text: String) {
-  var text = text
-  text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
-}
-
-let (addressText, connectionLimit) = parseArguments()
-
-let address: SocketAddress
-do {
-  address = try SocketAddress(parsing: addressText)
-} catch {
-  fail("\(error)")
-}
+let command = ServerCommandLine(name: "http-server")
 
 /// A response with the fixed body; `closing` adds `Connection: close`.
 /// (Built in a function: temporaries of top-level async code would live
@@ -132,7 +91,7 @@ func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
 }
 
 /// Answers requests until the peer closes, asks to close, or fails.
-func serve(_ connection: SocketStream) async {
+@Sendable func serve(_ connection: SocketStream) async {
   var pending: [UInt8] = []
   var skip = 0  // body bytes still to skip
   do {
@@ -167,36 +126,24 @@ func serve(_ connection: SocketStream) async {
   } catch {
     // A peer that vanished (reset, broken pipe): only this connection ends.
   }
-  try? await connection.close()
 }
 
 let reactor: Reactor
 do {
   reactor = try Reactor()
 } catch {
-  fail("\(error)")
+  command.fail("\(error)")
 }
 
 let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
   do {
-    let listener = try await SocketListener.listen(on: address, on: reactor)
-    say("listening on \(listener.localAddress)\n")
-    await withDiscardingTaskGroup { group in
-      var accepted = 0
-      do {
-        for try await connection in listener.connections {
-          group.addTask(executorPreference: reactor) { await serve(connection) }
-          accepted += 1
-          if let connectionLimit, accepted >= connectionLimit { break }
-        }
-      } catch {
-        fail("accepting: \(error)")
-      }
-    }
+    let listener = try await SocketListener.listen(on: command.address, on: reactor)
+    ServerCommandLine.say("listening on \(listener.localAddress)\n")
+    try await listener.serve(connectionLimit: command.connectionLimit, serve)
     try await listener.close()
     return 0
   } catch {
-    fail("\(error)")
+    command.fail("\(error)")
   }
 }.value
 await reactor.shutdown()

@@ -148,12 +148,14 @@ public final class File: Sendable {
 
   /// Closes the descriptor through the ring (`IORING_OP_CLOSE`). Operations
   /// already submitted keep the kernel's file reference and complete; later
-  /// ones fail with `EBADF`. Closing twice throws `EBADF`.
+  /// ones fail with `EBADF`. Closing twice throws `EBADF`. The close is never
+  /// cancelled: a cancelled task, or one past its ``IODeadline``, closes the
+  /// descriptor all the same.
   nonisolated(nonsending) public func close() async throws(IOError) {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = self.state.exchange(-1, ordering: .relaxed)
       guard fd >= 0 else { throw self.error(.system(.badFileDescriptor), .close) }
-      _ = try await loop.perform(.close(fd: fd)).value(.close, path: self.path)
+      _ = try await loop.close(fd).value(.close, path: self.path)
     }
   }
 

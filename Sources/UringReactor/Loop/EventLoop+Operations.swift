@@ -258,18 +258,6 @@ extension EventLoop {
     observer?.prepared(userData, opcode: operation.opcode)
   }
 
-  /// Closes `fd` once every SQE prepared before is submitted
-  /// (`IORING_OP_CLOSE` after them), so that no operation already prepared
-  /// can meet the number reused by another descriptor; `close(2)` at once
-  /// when the loop no longer runs or this is not its thread.
-  func closeAfterPrepared(_ fd: CInt) {
-    if ownsLoopState, lifecycle == .running {
-      submitInternal(.close(fd: fd))
-    } else {
-      Glibc.close(fd)
-    }
-  }
-
   /// Asks the loop to cancel the operation `userData`. Any thread (rule 5: only
   /// the loop thread touches the SQ, so other threads post the request).
   func requestCancel(_ userData: UInt64, reason: CancellationReason) {

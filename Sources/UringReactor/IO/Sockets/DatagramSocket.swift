@@ -170,6 +170,8 @@ public final class DatagramSocket: Sendable {
   }
 
   /// Closes the socket (`IORING_OP_CLOSE`). Closing twice throws `EBADF`.
+  /// The close is never cancelled (neither by the task nor by an
+  /// ``IODeadline``).
   nonisolated(nonsending) public func close() async throws(IOError) {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in try await handle.close(loop) }

@@ -98,7 +98,7 @@ final class SocketHandle: @unchecked Sendable {
     guard let fd = takeDescriptor() else {
       throw IOError(.system(.badFileDescriptor), operation: .close, address: peer)
     }
-    _ = try await loop.perform(.close(fd: fd)).value(.close, address: peer)
+    _ = try await loop.close(fd).value(.close, address: peer)
   }
 
   /// The public owner went away: end the multishots and close the

@@ -91,7 +91,8 @@ public final class SocketListener: Sendable {
 
   /// Cancels every multishot accept (connections accepted but not yet taken
   /// are closed) and closes the socket (`IORING_OP_CLOSE`). Iterations of
-  /// ``connections`` end (return `nil`). Closing twice throws `EBADF`.
+  /// ``connections`` end (return `nil`). Closing twice throws `EBADF`. The
+  /// close is never cancelled (neither by the task nor by an ``IODeadline``).
   nonisolated(nonsending) public func close() async throws(IOError) {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in try await handle.close(loop) }

@@ -99,7 +99,9 @@ public final class SocketStream: Sendable {
   /// queued bytes are dropped) and closes the descriptor (`IORING_OP_CLOSE`).
   /// Operations in flight in other tasks keep the kernel's reference to the
   /// socket and complete on their own: cancel them, or ``shutdown(_:)``
-  /// first. Closing twice throws `EBADF`.
+  /// first. Closing twice throws `EBADF`. The close is never cancelled: a
+  /// cancelled task, or one past its ``IODeadline``, closes the descriptor
+  /// all the same.
   nonisolated(nonsending) public func close() async throws(IOError) {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in try await handle.close(loop) }
