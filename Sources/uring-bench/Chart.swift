@@ -28,6 +28,7 @@ struct Chart {
   static func color(_ system: BenchSystem) -> String {
     switch system {
     case .reactor: "#e8590c"
+    case .reactorStream: "#f59f00"
     case .defaultExecutor: "#1c7ed6"
     case .dispatch: "#868e96"
     case .dispatchIO: "#0c8599"

@@ -94,7 +94,7 @@ extension Echo {
             serverCPU: server.cpu)
         }
       }.get()
-    case .defaultExecutor, .dispatchIO:
+    case .defaultExecutor, .dispatchIO, .reactorStream:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

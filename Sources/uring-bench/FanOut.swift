@@ -34,7 +34,7 @@ struct FanOutIn: Workload {
       "children of a task group on the default executor, each a blocking `pread`"
     case .dispatch:
       "`DispatchQueue.global().async(group:) { pread }` per child, one notify per wave"
-    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -63,7 +63,7 @@ struct FanOutIn: Workload {
       }.value
     case .dispatch:
       for wave in 0..<waves { total += await Self.dispatchWave(wave, fd: fixture.descriptor) }
-    case .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     let expected = waves * Self.wave * Self.readSize

@@ -28,7 +28,13 @@ struct FileReads: Workload {
     }
   }
   var unit: String { isSequential ? "MiB/s" : "reads/s" }
-  var systems: [BenchSystem] { BenchSystem.swiftSystems + [.dispatchIO, .cLiburing] }
+  var systems: [BenchSystem] {
+    isSequential
+      ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
+      : [.reactor, .reactorStream] + BenchSystem.swiftSystems.dropFirst() + [
+        .dispatchIO, .cLiburing,
+      ]
+  }
   var summary: String {
     switch pattern {
     case .random(let depth):
@@ -63,6 +69,10 @@ struct FileReads: Workload {
         : "\(depth) task(s) (addTask(executorPreference: reactor)), each awaiting "
           + "`file.read(into: OwnedBuffer, at:)` (IORING_OP_READ) into its own buffer, "
           + "moved in and back each read"
+    case .reactorStream:
+      return "one task preferring the reactor: `for try await chunk in file.reads(at: offsets, "
+        + "size: 4096, depth: \(depth))` (IORING_OP_READ, \(depth) in flight, buffers reused; "
+        + "the offsets of dispatch, in an array made untimed)"
     case .defaultExecutor:
       return "\(depth) task(s) on the default executor, each a loop of blocking pread(2) \(reads)"
     case .dispatch:
@@ -95,6 +105,8 @@ struct FileReads: Workload {
         try await isSequential
         ? sequentialOnReactor(file, reactor: reactor, operations: expected)
         : randomOnReactor(file, reactor: reactor, perLane: perLane)
+    case .reactorStream:
+      sample = try await randomOnStream(file, reactor: reactor, perLane: perLane)
     case .defaultExecutor:
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
         try file.blockingRead(lane: lane, step: step, size: blockSize)
@@ -200,6 +212,40 @@ struct FileReads: Workload {
       let elapsed = start.duration(to: clock.now)
       try? await file.close()
       return .success(Sample(operations: total, elapsed: elapsed))
+    }.value
+    return try outcome.get()
+  }
+
+  /// One task reading the offsets of dispatch (lane by lane, step by step)
+  /// through `File.reads(at:size:depth:)`, `depth` reads in flight.
+  private func randomOnStream(_ benchFile: BenchFile, reactor: Reactor, perLane: Int)
+    async throws(BenchError) -> Sample
+  {
+    let depth = self.depth
+    var offsets: [UInt64] = []
+    offsets.reserveCapacity(perLane * depth)
+    for step in 0..<perLane {
+      for lane in 0..<depth {
+        offsets.append(UInt64(benchFile.offset(lane: lane, step: step, size: 4096)))
+      }
+    }
+    let outcome = await Task(executorPreference: reactor) {
+      () async -> Result<Sample, BenchError> in
+      do {
+        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var done = 0
+        for try await chunk in file.reads(at: offsets, size: 4096, depth: depth) {
+          guard chunk.count == 4096, chunk.offset == offsets[done] else { break }
+          done += 1
+        }
+        let elapsed = start.duration(to: clock.now)
+        try await file.close()
+        return .success(Sample(operations: done, elapsed: elapsed))
+      } catch {
+        return .failure(BenchError("\(id) reactor-stream: \(error)"))
+      }
     }.value
     return try outcome.get()
   }

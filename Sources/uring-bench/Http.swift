@@ -79,7 +79,7 @@ struct Http: Workload {
         + "each request's end, flushing on read-complete), "
         + "`MultiThreadedEventLoopGroup(numberOfThreads: 1)`, the child process nio-http-server"
         + client
-    case .defaultExecutor, .dispatch, .dispatchIO, .cLiburing, .nioAsyncChannel:
+    case .defaultExecutor, .dispatch, .dispatchIO, .reactorStream, .cLiburing, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

@@ -114,7 +114,8 @@ struct Options: Sendable {
                          relative to Dispatch's (log scale), labelled with the figures
         --workload ID    run only this workload (repeatable)
         --system ID      run only this system (repeatable; for profiling):
-                         reactor, default-executor, dispatch, dispatch-io
+                         reactor, reactor-stream (File.reads(at:): the
+                         file-random-* workloads only), default-executor, dispatch, dispatch-io
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the
                          echo and http workloads, from Benchmarks/'s nio-echo-server

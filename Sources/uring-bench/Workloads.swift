@@ -4,6 +4,10 @@ import UringReactor
 enum BenchSystem: String, CaseIterable, Sendable {
   /// UringReactor: tasks and actors running on the reactor's loop thread.
   case reactor
+  /// UringReactor's read stream at offsets (`File.reads(at:size:depth:)`):
+  /// one task keeping `depth` reads in flight. Only in the random file-read
+  /// workloads, whose `systems` list it.
+  case reactorStream = "reactor-stream"
   /// Swift's default (global, cooperative) executor and default actors.
   case defaultExecutor = "default-executor"
   /// libdispatch queues.

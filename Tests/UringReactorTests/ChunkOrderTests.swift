@@ -19,7 +19,7 @@ struct ChunkOrderTests {
   /// while the two reads before it are in flight. `next()` hands out both
   /// chunks, then throws `.invalidRequest`, then ends; the refused read
   /// submitted nothing, and the file is closed once, after the last CQE.
-  @Test(.chunkTestsNeedDirectIO) func aMisalignedDirectReadIsThrownAfterTheChunksBeforeIt()
+  @Test(.needsDirectIO) func aMisalignedDirectReadIsThrownAfterTheChunksBeforeIt()
     async throws
   {
     let scratch = try ScratchDirectory("chunk-order-direct")
@@ -188,33 +188,5 @@ struct ChunkOrderTests {
       try await pipe.close()
     }
     #expect(openDescriptorCount() == before)
-  }
-}
-
-/// Why `O_DIRECT` cannot be tested here, or `nil`: the scratch directories
-/// (``ScratchDirectory``, under /var/tmp) may sit on a file system that
-/// refuses it (tmpfs before Linux 6.6, some overlay set-ups).
-private let directIORefusal: String? = {
-  let path = "/var/tmp/uring-chunk-order-probe-\(getpid())"
-  let fd = open(path, O_RDWR | O_CREAT | File.directFlag, 0o600)
-  let error = errno
-  unlink(path)
-  guard fd >= 0 else {
-    return "/var/tmp refuses O_DIRECT (open: \(String(cString: strerror(error))))"
-  }
-  close(fd)
-  return nil
-}()
-
-extension Trait where Self == ConditionTrait {
-  /// Skips the test, with the reason, when /var/tmp refuses `O_DIRECT`.
-  fileprivate static var chunkTestsNeedDirectIO: Self {
-    .enabled {
-      if let directIORefusal {
-        print("skipping: \(directIORefusal)")
-        return false
-      }
-      return true
-    }
   }
 }

@@ -57,6 +57,22 @@ extension File {
       deadline: IODeadline.effective(OperationDeadline(deadline)))
   }
 
+  /// ``reads(at:size:depth:)`` with every read due by `deadline` (or by the
+  /// innermost ``IODeadline`` scope's deadline, if earlier): each read the
+  /// stream submits is linked to an `IORING_OP_LINK_TIMEOUT` at that
+  /// instant; a read started after it submits nothing. A read that times
+  /// out makes `next()` throw ``IOError/Kind/timedOut`` after the chunks of
+  /// the offsets before it; the stream then ends. The deadline bounds the
+  /// whole stream, not each read (hence no `timeout:` form).
+  public func reads(
+    at offsets: some Sequence<UInt64> & Sendable, size: Int, depth: Int = 32,
+    deadline: ContinuousClock.Instant
+  ) -> FileOffsetReads {
+    FileOffsetReads(
+      file: self, offsets: offsets, size: max(1, min(size, File.maximumTransfer)),
+      depth: max(1, depth), deadline: IODeadline.effective(OperationDeadline(deadline)))
+  }
+
   /// ``writer(startingAt:maxInFlight:bufferSize:)`` with every write due by
   /// `deadline` (or by the innermost ``IODeadline`` scope's deadline, if
   /// earlier): each write it submits, the rest of a short write too, is

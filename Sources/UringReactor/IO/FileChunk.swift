@@ -1,7 +1,7 @@
 import Glibc
 
-/// One chunk of a file read by ``FileChunks``: `count` bytes that start at
-/// file offset `offset`.
+/// One chunk of a file read by ``FileChunks`` or ``FileOffsetReads``:
+/// `count` bytes that start at file offset `offset`.
 ///
 /// - Ownership: the bytes live in a page-aligned buffer that the chunk owns
 ///   alone; the kernel is done with it (the read's CQE came before the

@@ -69,11 +69,15 @@ public struct FileChunks: AsyncSequence, Sendable {
 
   public func makeAsyncIterator() -> Iterator {
     let reader = ChunkReader(
-      file: file, ownsFile: ownsFile, start: start, length: length, chunkSize: chunkSize,
-      readAhead: start == nil ? 1 : readAhead, deadline: deadline)
+      file: file, ownsFile: ownsFile,
+      plan: SequentialReads(start: start, length: length, chunkSize: chunkSize),
+      bufferSize: chunkSize, readAhead: start == nil ? 1 : readAhead, deadline: deadline)
     return Iterator(consumer: ChunkConsumer(reader: reader))
   }
 
+  /// The iterator of a chunk stream (``FileChunks`` and ``FileOffsetReads``
+  /// alike): each `next()` runs on the reactor's loop thread (a task that
+  /// prefers the reactor is there already; others hop there and back).
   public struct Iterator: AsyncIteratorProtocol {
     let consumer: ChunkConsumer
 
@@ -81,6 +85,10 @@ public struct FileChunks: AsyncSequence, Sendable {
       -> FileChunk?
     {
       let reader = consumer.reader
+      // On the loop thread already (a task preferring the reactor): a chunk
+      // that is ready is handed out with no `await`, hence no executor hop.
+      let loop = reader.file.reactor.loop
+      if loop.ownsLoopState, case .ready(let chunk) = try reader.poll(on: loop) { return chunk }
       return try await reader.file.reactor.onLoop { loop throws(IOError) -> FileChunk? in
         try await reader.next(on: loop)
       }
