@@ -62,13 +62,15 @@ extension EventLoop {
   }
 
   /// Moves every job of `clock` whose deadline has passed to `ready`, in
-  /// deadline order (ties: scheduling order).
+  /// deadline order (ties: scheduling order); on `.continuous`, then ends
+  /// the waits whose deadline has passed (``expireWaitDeadlines(now:)``).
   func expireTimers(_ clock: TimerClock) {
     let now = clock.now
     while let entry = timers.popDue(clock, now: now) {
       statistics.timersFired += 1
       ready.append(ReadyJob(job: entry.job, kind: .wake))
     }
+    if clock == .continuous { expireWaitDeadlines(now: now) }
   }
 
   /// Makes each clock's armed kernel timeout match its earliest deadline:

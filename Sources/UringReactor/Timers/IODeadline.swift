@@ -1,16 +1,40 @@
 import Synchronization
 
 /// Deadlines for I/O operations: every operation started on any reactor inside
-/// ``withDeadline(_:_:)`` is submitted with an `IORING_OP_LINK_TIMEOUT`.
+/// ``withDeadline(_:_:)`` is due by its deadline.
 ///
-/// When the deadline passes first, the kernel cancels the operation; the
-/// operation keeps its memory (and descriptor) until its own CQE, as always,
-/// and the call throws ``IOError/Kind/timedOut``. An operation started after
-/// the deadline fails at once with `.timedOut` and submits nothing. Nested
-/// scopes use the earliest deadline. The scope is a task-local value: child
-/// tasks created inside it inherit it. A ``FileChunks`` stream or a
-/// ``FileWriter`` takes the deadline in effect when it is created, for
-/// every operation it submits later (read-ahead, queued writes).
+/// What it covers, and how:
+/// - One-SQE operations (file and socket reads, writes, sends, `connect`,
+///   single `accept`, datagram send and receive, `open`, `statx`, the file
+///   system operations...) and ``SocketStream/sendZeroCopy(from:)`` are
+///   submitted with an `IORING_OP_LINK_TIMEOUT`. When the deadline passes
+///   first, the kernel cancels the operation; the operation keeps its memory
+///   (and descriptor) until its own final CQE (for a zero-copy send, the
+///   notification), as always, and the call throws ``IOError/Kind/timedOut``.
+/// - Waits on a multishot operation, ``SocketStream/receive()`` and the
+///   `next()` of ``SocketListener/connections(maximumPending:buffers:)``: a
+///   wait past the deadline throws `.timedOut` and leaves the stream usable
+///   (like `SO_RCVTIMEO`): the multishot keeps running, and what arrives
+///   later is queued for the next call. What is queued already is returned
+///   even past the deadline. Such a wait's deadline is an entry in the
+///   loop's timer heap, served by the kernel timeout `Task.sleep` uses, not
+///   an SQE of its own.
+/// - A ``FileChunks`` stream or a ``FileWriter`` takes the deadline in effect
+///   when it is created, for every operation it submits later (read-ahead,
+///   queued writes).
+/// - Not covered: `close`, which is never cancelled (a cancelled task, or
+///   one past its deadline, closes the descriptor all the same); work on an
+///   ``OffloadPool`` (directory listing, `readlinkat`); and the bridges
+///   (``Reactor/awaitEventFD(lending:access:start:finish:)``,
+///   ``Reactor/awaitForeignCompletion(lending:access:start:)``), which wait
+///   for a foreign party that alone can end the lending of the memory, as
+///   with cancellation.
+///
+/// An operation started after the deadline fails at once with `.timedOut`
+/// and submits nothing (a cancelled task's fails with `.cancelled`: the
+/// cancellation wins). Each call takes the deadline in effect when it
+/// starts. Nested scopes use the earliest deadline. The scope is a
+/// task-local value: child tasks created inside it inherit it.
 ///
 /// Cost: outside any scope, an operation pays one relaxed atomic load.
 public enum IODeadline {

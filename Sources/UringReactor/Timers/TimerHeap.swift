@@ -1,17 +1,17 @@
-/// The pending delayed jobs of one clock: a binary min-heap on
-/// (deadline, sequence), so jobs due at the same nanosecond run in the order
-/// they were scheduled. The heap holds small plain nodes (what comparisons
+/// The pending delayed jobs of one clock (or the deadlines of waits,
+/// ``WaitExpiry``): a binary min-heap on (deadline, sequence), so jobs due at
+/// the same nanosecond run in the order they were scheduled. The heap holds small plain nodes (what comparisons
 /// touch); the jobs live in a slab, so an entry can be removed from the middle
 /// (a cancelled sleep) in O(log n) through the id ``insert(_:deadline:sequence:sleeper:)``
 /// returned. Everything here is plain data: no reference counting while sifting.
 ///
 /// Loop thread only.
-struct TimerHeap {
+struct TimerHeap<Job> {
   struct Entry {
     /// Nanoseconds since the clock's epoch, rounded up.
     var deadline: Int64
     /// What runs when the deadline has passed.
-    var job: UnownedJob
+    var job: Job
     /// The identity of the task that scheduled it (0: none).
     var sleeper: UInt
   }
@@ -24,7 +24,7 @@ struct TimerHeap {
   }
 
   private struct Slot {
-    var job: UnownedJob?
+    var job: Job?
     var sleeper: UInt = 0
     /// Index in `heap` while occupied; next free slot otherwise.
     var link: Int32
@@ -41,7 +41,7 @@ struct TimerHeap {
 
   /// Adds a job; returns its id (valid until it is popped or removed).
   mutating func insert(
-    _ job: UnownedJob, deadline: Int64, sequence: UInt64, sleeper: UInt
+    _ job: Job, deadline: Int64, sequence: UInt64, sleeper: UInt
   ) -> Int32 {
     let slot = Slot(job: job, sleeper: sleeper, link: Int32(heap.count))
     let id: Int32
@@ -56,6 +56,11 @@ struct TimerHeap {
     heap.append(Node(deadline: deadline, sequence: sequence, id: id))
     siftUp(heap.count - 1)
     return id
+  }
+
+  /// The job of entry `id`, `nil` if that slot is free (ids are reused).
+  func job(_ id: Int32) -> Job? {
+    id >= 0 && Int(id) < slots.count ? slots[Int(id)].job : nil
   }
 
   /// Removes and returns the entry `id`.

@@ -20,7 +20,11 @@ import Uring
 ///   when the consumer has taken half.
 /// - Rule 4: once terminated (iteration ended, listener closed, reactor shut
 ///   down), queued descriptors and descriptors in late CQEs are closed.
-final class Acceptor: CompletionHandler, @unchecked Sendable {
+/// - Deadline: a wait with an ``IODeadline`` ends with `.timedOut` when it
+///   passes (a `.continuous` timer entry of the loop, see
+///   ``WaitDeadlineHandler``); the multishot keeps running and connections
+///   accepted later are queued for the next call.
+final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendable {
   private let listener: SocketHandle
   private let maximumPending: Int
   @exclusivity(unchecked) private var armed: UInt64?
@@ -30,6 +34,8 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
   @exclusivity(unchecked) private var pendingError: IOError?
   @exclusivity(unchecked) private var waiter: UnsafeContinuation<Result<CInt?, IOError>, Never>?
   @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
+  /// The waiter's deadline in the loop's timer queues, if it has one.
+  @exclusivity(unchecked) private var waiterDeadline: WaitTimer?
   @exclusivity(unchecked) private var terminated = false
   @exclusivity(unchecked) private var registered = false
 
@@ -43,10 +49,20 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
     for fd in queue[queueHead...] { Glibc.close(fd) }
   }
 
-  private var queuedCount: Int { queue.count - queueHead }
+  /// Connections accepted and not taken yet.
+  var queuedCount: Int { queue.count - queueHead }
 
   /// The next accepted descriptor, `nil` once terminated. Loop thread.
-  nonisolated(nonsending) func next(_ loop: EventLoop) async throws(IOError) -> CInt? {
+  ///
+  /// With `deadline`: a wait that outlasts it throws
+  /// ``IOError/Kind/timedOut``; the multishot stays armed and connections
+  /// accepted meanwhile are queued for the next call. A queued connection
+  /// is returned even past the deadline; with none queued, a deadline
+  /// already past throws at once (a cancelled task's call throws
+  /// `.cancelled` first) and arms nothing.
+  nonisolated(nonsending) func next(_ loop: EventLoop, deadline: OperationDeadline?)
+    async throws(IOError) -> CInt?
+  {
     if !registered, !terminated {
       registered = true
       listener.acceptors.append(self)
@@ -67,6 +83,9 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
       terminate(loop: loop.ownsLoopState ? loop : nil)
       throw IOError(.reactorShutDown, operation: .accept, address: listener.peer)
     }
+    if let deadline, deadline.hasPassed {
+      throw error(Task.isCancelled ? .cancelled : .timedOut)
+    }
     if armed == nil, !pausing { arm(loop) }
     if terminated {
       throw IOError(.reactorShutDown, operation: .accept, address: listener.peer)
@@ -81,6 +100,7 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
         return
       }
       self.waiter = continuation
+      if let deadline { self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
     } onCancel: {
       reactor.runOnLoop { _ in self.cancelWaiter(generation) }
     }
@@ -92,9 +112,28 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
   }
 
   private func cancelWaiter(_ generation: UInt64) {
-    guard generation == waiterGeneration, let waiter else { return }
-    self.waiter = nil
+    guard generation == waiterGeneration, let waiter = takeWaiter() else { return }
     waiter.resume(returning: .failure(error(.cancelled)))
+  }
+
+  /// The waiter's deadline passed: it throws `.timedOut`; the multishot
+  /// keeps running (later connections are queued). Loop thread.
+  func deadlinePassed(_ timer: WaitTimer) {
+    guard timer == waiterDeadline else { return }
+    waiterDeadline = nil
+    guard let waiter = takeWaiter() else { return }
+    waiter.resume(returning: .failure(error(.timedOut)))
+  }
+
+  /// Takes the waiting consumer, if any, and removes its deadline.
+  private func takeWaiter() -> UnsafeContinuation<Result<CInt?, IOError>, Never>? {
+    guard let waiter else { return nil }
+    self.waiter = nil
+    if let timer = waiterDeadline {
+      waiterDeadline = nil
+      listener.loop.removeWaitDeadline(timer)
+    }
+    return waiter
   }
 
   private func popQueued() -> CInt? {
@@ -135,8 +174,7 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
     if result >= 0 {
       if terminated {
         Glibc.close(result)  // Rule 4: nobody will take it.
-      } else if let waiter {
-        self.waiter = nil
+      } else if let waiter = takeWaiter() {
         waiter.resume(returning: .success(result))
       } else {
         queue.append(result)
@@ -174,8 +212,7 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
 
   /// Hands a pending error to a waiting consumer.
   private func fail() {
-    guard let waiter, let error = pendingError else { return }
-    self.waiter = nil
+    guard waiter != nil, let error = pendingError, let waiter = takeWaiter() else { return }
     pendingError = nil
     waiter.resume(returning: .failure(error))
   }
@@ -189,8 +226,8 @@ final class Acceptor: CompletionHandler, @unchecked Sendable {
     if let loop, let armed { loop.cancelOnLoop(armed, reason: .task) }
     while let fd = popQueued() { Glibc.close(fd) }
     listener.acceptors.removeAll { $0 === self }
-    if let waiter {
-      self.waiter = nil
+    if loop == nil { waiterDeadline = nil }  // The loop's timers are gone.
+    if let waiter = takeWaiter() {
       if let error = pendingError {
         pendingError = nil
         waiter.resume(returning: .failure(error))

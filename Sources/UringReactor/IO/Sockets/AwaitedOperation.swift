@@ -18,29 +18,44 @@ final class AwaitedOperation: CompletionHandler, @unchecked Sendable {
   }
 
   private let mode: Mode
+  /// Linked to an `IORING_OP_LINK_TIMEOUT` at this deadline
+  /// (``EventLoop/awaitStarted(_:start:)`` checks it, `start` passes it on).
+  let deadline: OperationDeadline?
   var continuation: UnsafeContinuation<OperationOutcome, Never>?
   private var firstResult: Int32?
+  /// Why the first CQE ended the send, if it was cancelled.
+  private var firstCancellation: CancellationReason?
   /// Zero-copy send: the kernel copied the bytes after all
   /// (`IORING_NOTIF_USAGE_ZC_COPIED`, e.g. on loopback).
   private(set) var kernelCopied = false
 
-  init(_ mode: Mode) { self.mode = mode }
+  init(_ mode: Mode, deadline: OperationDeadline? = nil) {
+    self.mode = mode
+    self.deadline = deadline
+  }
 
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     var result = completion.result
+    var reason = cancellation
     if mode == .zeroCopySend {
       if completion.isNotification {
         kernelCopied = UInt32(bitPattern: completion.result) & IORING_NOTIF_USAGE_ZC_COPIED != 0
         result = firstResult ?? 0
+        reason = reason ?? firstCancellation
       } else {
         firstResult = completion.result
+        firstCancellation = cancellation
       }
     }
     guard isFinal, let continuation else { return }
     self.continuation = nil
+    // The loop maps a linked timeout's `-ECANCELED` to `.deadline` from the
+    // final CQE; here the result came with the first one.
+    if reason == nil, deadline != nil, result == -ECANCELED || result == -EINTR {
+      reason = .deadline
+    }
     continuation.resume(
-      returning: OperationOutcome(
-        result: result, flags: completion.flags, cancellation: cancellation))
+      returning: OperationOutcome(result: result, flags: completion.flags, cancellation: reason))
   }
 }
 
@@ -52,6 +67,11 @@ extension EventLoop {
   /// Cancellation: the task's cancellation submits `IORING_OP_ASYNC_CANCEL`
   /// through the loop (or, before the start, keeps it from starting); the
   /// task still resumes only on the final CQE (rule 3).
+  ///
+  /// Deadline: `operation`'s ``AwaitedOperation/deadline``, which `start`
+  /// must pass to ``start(_:handler:retaining:flags:deadline:)``. If it has
+  /// passed already nothing starts and the outcome is `.deadline`
+  /// (after a cancellation's `.task`, which wins).
   nonisolated(nonsending) func awaitStarted(
     _ operation: AwaitedOperation,
     start: @escaping (EventLoop) -> UInt64?
@@ -64,6 +84,11 @@ extension EventLoop {
       if token.isCancelledBeforeStart || Task.isCancelled {
         continuation.resume(
           returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task))
+        return
+      }
+      if let deadline = operation.deadline, deadline.hasPassed {
+        continuation.resume(
+          returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .deadline))
         return
       }
       guard self.lifecycle == .running, let userData = start.value(self) else {

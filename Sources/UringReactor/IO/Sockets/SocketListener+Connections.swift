@@ -19,6 +19,13 @@ extension SocketListener {
   ///   ``IOError/Kind/reactorShutDown``.
   /// - Each iterator runs its own multishot accept: several tasks iterating
   ///   at once share the connections.
+  /// - Deadline: inside an ``IODeadline`` scope (its deadline taken when
+  ///   `next()` starts), a `next()` that waits past it throws
+  ///   ``IOError/Kind/timedOut`` and leaves the iterator usable: the accept
+  ///   keeps running, connections accepted later are queued for the next
+  ///   call. A queued connection is returned even past the deadline; with
+  ///   none queued, a deadline already past throws at once. The deadline is
+  ///   an entry in the loop's timer heap, not an SQE per call.
   ///
   /// - Parameter buffers: the pool the connections' ``SocketStream/receive()``
   ///   uses (`nil`: the reactor's shared pool).
@@ -59,12 +66,17 @@ extension SocketListener {
       let buffers: ProvidedBufferPool?
 
       /// The next connection, `nil` once the listener is closed.
+      ///
+      /// Deadline: an enclosing ``IODeadline`` scope's, taken now; past it, a
+      /// wait throws ``IOError/Kind/timedOut`` and the iterator stays usable
+      /// (see ``SocketListener/connections(maximumPending:buffers:)``).
       public mutating func next() async throws(IOError) -> SocketStream? {
         let acceptor = handle.acceptor
         let buffers = self.buffers
         let listener = self.listener
+        let deadline = IODeadline.effective(nil)
         return try await listener.reactor.onLoop { loop throws(IOError) -> SocketStream? in
-          guard let fd = try await acceptor.next(loop) else { return nil }
+          guard let fd = try await acceptor.next(loop, deadline: deadline) else { return nil }
           return SocketStream(
             handle: SocketHandle(
               descriptor: fd, peer: socketName(fd, peer: true), reactor: listener.reactor),

@@ -17,6 +17,16 @@ extension SocketStream {
   ///   while they are held, the pool has fewer buffers for every connection.
   /// - Cancellation: the waiting task throws ``IOError/Kind/cancelled``; no
   ///   byte is lost (bytes that arrive are queued for the next call).
+  /// - Deadline: inside an ``IODeadline`` scope (its deadline taken when the
+  ///   call starts), a wait that outlasts it throws ``IOError/Kind/timedOut``
+  ///   and, like `SO_RCVTIMEO`, leaves the stream usable: the multishot
+  ///   receive keeps running and bytes that arrive later are queued for the
+  ///   next call (none lost, no buffer given back early). Bytes already
+  ///   queued are returned even past the deadline; with none queued, a
+  ///   deadline already past throws at once and submits nothing. The wait's
+  ///   deadline is an entry in the loop's timer heap (served by the kernel
+  ///   timeout `Task.sleep` uses), not an SQE per call. Outside any scope the
+  ///   check costs one relaxed atomic load.
   /// - Throws: ``IOError`` for `ECONNRESET` (``IOError/isConnectionReset``)
   ///   and other errors, once, after the bytes received before them; `EBUSY`
   ///   if another task is already waiting in `receive()` on this stream;
@@ -24,10 +34,11 @@ extension SocketStream {
   nonisolated(nonsending) public func receive() async throws(IOError) -> ReceivedBytes? {
     let handle = self.handle
     let buffers = self.buffers
+    let deadline = IODeadline.effective(nil)
     let received = try await handle.onLoop {
       loop throws(IOError) -> (ProvidedBufferPool, ReceivedChunk)? in
       let receiver = try handle.receiver(loop, buffers: buffers)
-      guard let chunk = try await receiver.next(loop) else { return nil }
+      guard let chunk = try await receiver.next(loop, deadline: deadline) else { return nil }
       return (receiver.pool, chunk)
     }
     guard let (pool, chunk) = received else { return nil }

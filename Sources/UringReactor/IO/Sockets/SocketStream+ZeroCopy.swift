@@ -17,12 +17,21 @@ extension SocketStream {
   /// Cancellation: the send is cancelled in the kernel if it has not
   /// happened yet; either way the buffer comes back only after the final
   /// completion, with ``IOError/Kind/cancelled`` or the byte count.
+  ///
+  /// Deadline: inside an ``IODeadline`` scope (its deadline taken when the
+  /// call starts) the send is linked to an `IORING_OP_LINK_TIMEOUT`. If it
+  /// passes while the send waits for room in the socket, the kernel
+  /// cancels it: the first completion is `-ECANCELED` (or the bytes sent
+  /// before, if some were), a notification still follows, and the buffer
+  /// comes back only after it, with ``IOError/Kind/timedOut``. A deadline
+  /// already past submits nothing and hands the buffer back at once.
   nonisolated(nonsending) public func sendZeroCopy(from buffer: consuming OwnedBuffer) async
     -> IOResult<OwnedBuffer>
   {
     let storage = buffer.storage
     let count = buffer.count
     let handle = self.handle
+    let deadline = IODeadline.effective(nil)
     let result = await handle.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
         let fd = try handle.liveDescriptor(for: .sendZC)
@@ -30,13 +39,13 @@ extension SocketStream {
         // final one); the slot retains it until then, and the consumed
         // buffer keeps users out.
         let region = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
-        let operation = AwaitedOperation(.zeroCopySend)
+        let operation = AwaitedOperation(.zeroCopySend, deadline: deadline)
         let outcome = await loop.awaitStarted(operation) { loop in
           loop.start(
             .sendZeroCopy(
               fd: fd, buffer: region, flags: noSignal,
               zeroCopyFlags: UInt32(IORING_SEND_ZC_REPORT_USAGE)),
-            handler: operation, retaining: (storage, handle))
+            handler: operation, retaining: (storage, handle), deadline: deadline)
         }
         return .success(Int(try outcome.value(.sendZC, address: handle.peer)))
       } catch {

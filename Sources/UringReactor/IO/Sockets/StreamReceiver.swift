@@ -25,7 +25,11 @@ struct ReceivedChunk: Sendable {
 /// - `ENOBUFS` (the pool is dry) parks the receiver with the pool until a
 ///   buffer comes back.
 /// - End of stream and errors are delivered after the queued chunks.
-final class StreamReceiver: CompletionHandler, @unchecked Sendable {
+/// - Deadline: a wait with an ``IODeadline`` ends with `.timedOut` when it
+///   passes (a `.continuous` timer entry of the loop, see
+///   ``WaitDeadlineHandler``); the multishot keeps running and later bytes
+///   are queued for the next call, as after a cancellation.
+final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked Sendable {
   enum Event: Sendable {
     case chunk(ReceivedChunk)
     case end
@@ -44,6 +48,8 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
   @exclusivity(unchecked) private var end: Event?
   @exclusivity(unchecked) private var waiter: UnsafeContinuation<Event, Never>?
   @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
+  /// The waiter's deadline in the loop's timer queues, if it has one.
+  @exclusivity(unchecked) private var waiterDeadline: WaitTimer?
   @exclusivity(unchecked) private var terminated = false
 
   init(socket: SocketHandle, pool: ProvidedBufferPool) {
@@ -55,13 +61,22 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
   /// would then see bytes out of order).
   var isActive: Bool { armed != nil || !queue.isEmpty || waitingForBuffers }
 
-  /// The next chunk, `nil` at end of stream. Suspends until one arrives.
+  /// Chunks received and not taken yet.
+  var queuedCount: Int { queue.count }
+
+  /// The next chunk, `nil` at end of stream. Suspends until one arrives,
+  /// or until `deadline` passes (``IOError/Kind/timedOut``).
   ///
-  /// Cancellation: the waiting task resumes with ``IOError/Kind/cancelled``;
-  /// the multishot stays armed and bytes that arrive meanwhile stay queued
-  /// for the next call (none is lost).
-  nonisolated(nonsending) func next(_ loop: EventLoop) async throws(IOError) -> ReceivedChunk? {
-    let event = await nextEvent(loop)
+  /// Cancellation and deadline: the waiting task resumes with
+  /// ``IOError/Kind/cancelled`` or ``IOError/Kind/timedOut``; the multishot
+  /// stays armed and bytes that arrive meanwhile stay queued for the next
+  /// call (none is lost). What is queued is returned even past the
+  /// deadline; with nothing queued, a deadline already past throws at once
+  /// (a cancelled task's call throws `.cancelled` first) and arms nothing.
+  nonisolated(nonsending) func next(_ loop: EventLoop, deadline: OperationDeadline?)
+    async throws(IOError) -> ReceivedChunk?
+  {
+    let event = await nextEvent(loop, deadline: deadline)
     switch event {
     case .chunk(let chunk): return chunk
     case .end: return nil
@@ -69,7 +84,9 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
     }
   }
 
-  nonisolated(nonsending) private func nextEvent(_ loop: EventLoop) async -> Event {
+  nonisolated(nonsending) private func nextEvent(
+    _ loop: EventLoop, deadline: OperationDeadline?
+  ) async -> Event {
     if let chunk = queue.popFirst() {
       resumeIfCaughtUp(loop)
       return .chunk(chunk)
@@ -85,6 +102,10 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
     guard loop.ownsLoopState, loop.lifecycle == .running else {
       return .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
     }
+    if let deadline, deadline.hasPassed {
+      if Task.isCancelled { return .failure(cancelledError) }
+      return .failure(IOError(.timedOut, operation: .recv, address: socket?.peer))
+    }
     if armed == nil, !pausing, !waitingForBuffers { arm(loop) }
     if let event = takeImmediateEvent() { return event }
     waiterGeneration &+= 1
@@ -96,6 +117,7 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
         return
       }
       self.waiter = continuation
+      if let deadline { self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
     } onCancel: {
       reactor.runOnLoop { _ in self.cancelWaiter(generation) }
     }
@@ -113,9 +135,29 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
   }
 
   private func cancelWaiter(_ generation: UInt64) {
-    guard generation == waiterGeneration, let waiter else { return }
-    self.waiter = nil
+    guard generation == waiterGeneration, let waiter = takeWaiter() else { return }
     waiter.resume(returning: .failure(cancelledError))
+  }
+
+  /// The waiter's deadline passed: it throws `.timedOut`; the multishot
+  /// keeps running (later bytes are queued). Loop thread.
+  func deadlinePassed(_ timer: WaitTimer) {
+    guard timer == waiterDeadline else { return }
+    waiterDeadline = nil
+    guard let waiter = takeWaiter() else { return }
+    waiter.resume(
+      returning: .failure(IOError(.timedOut, operation: .recv, address: socket?.peer)))
+  }
+
+  /// Takes the waiting consumer, if any, and removes its deadline.
+  private func takeWaiter() -> UnsafeContinuation<Event, Never>? {
+    guard let waiter else { return nil }
+    self.waiter = nil
+    if let timer = waiterDeadline {
+      waiterDeadline = nil
+      pool.loop.removeWaitDeadline(timer)
+    }
+    return waiter
   }
 
   private func arm(_ loop: EventLoop) {
@@ -207,16 +249,15 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
     }
     waitingForBuffers = false
     end = .failure(IOError(.system(.badFileDescriptor), operation: .recv, address: socket?.peer))
-    if let waiter {
-      self.waiter = nil
+    if loop == nil { waiterDeadline = nil }  // The loop's timers are gone.
+    if let waiter = takeWaiter() {
       waiter.resume(returning: end!)
     }
     socket = nil
   }
 
   private func deliver(_ event: Event) {
-    if let waiter {
-      self.waiter = nil
+    if let waiter = takeWaiter() {
       waiter.resume(returning: event)
     } else if case .chunk(let chunk) = event {
       queue.append(chunk)
@@ -225,8 +266,7 @@ final class StreamReceiver: CompletionHandler, @unchecked Sendable {
 
   private func finish(with event: Event) {
     if end == nil { end = event }
-    guard queue.isEmpty, let waiter else { return }
-    self.waiter = nil
+    guard queue.isEmpty, let waiter = takeWaiter() else { return }
     let delivered = end!
     if case .failure = delivered { end = .end }
     waiter.resume(returning: delivered)
