@@ -38,6 +38,14 @@ struct SocketServeTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
+  @Test func aLimitOfZeroAcceptsNothing() async throws {
+    try await withReactor { reactor in
+      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      try await listener.serve(connectionLimit: 0) { _ in Issue.record("a connection was served") }
+      try await listener.close()
+    }
+  }
+
   @Test func cancellingServeCancelsTheHandlersAndWaitsForThem() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in

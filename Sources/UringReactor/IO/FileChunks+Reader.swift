@@ -69,10 +69,16 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     case wait
   }
 
-  /// The next chunk, `nil` at the end. Loop thread.
-  nonisolated(nonsending) func next(on loop: EventLoop) async throws(IOError) -> FileChunk? {
+  /// The next chunk, `nil` at the end. Loop thread. `submittedInline`: the
+  /// caller's own ``poll(on:submitInline:)`` already submitted inline and
+  /// found the head in flight (one `io_uring_enter` per wait is enough).
+  nonisolated(nonsending) func next(on loop: EventLoop, submittedInline: Bool = false)
+    async throws(IOError) -> FileChunk?
+  {
+    var submitInline = !submittedInline
     while true {
-      if case .ready(let chunk) = try poll(on: loop) { return chunk }
+      if case .ready(let chunk) = try poll(on: loop, submitInline: submitInline) { return chunk }
+      submitInline = true
       // Wait for the head read. A cancelled consumer cancels every read: the
       // head's CQE (-ECANCELED or its data) then wakes it.
       await loop.suspend { continuation in
@@ -87,9 +93,10 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   /// or throws the error due now; `.wait` if the head read is in flight.
   /// Synchronous, so that a consumer already on the loop thread takes a
   /// ready chunk with no `await` at all (``FileChunks/Iterator``). Loop
-  /// thread.
-  func poll(on loop: EventLoop) throws(IOError) -> Poll {
-    var submitted = false
+  /// thread. `submitInline: false` skips the inline submission (the caller
+  /// made one already for this wait).
+  func poll(on loop: EventLoop, submitInline: Bool = true) throws(IOError) -> Poll {
+    var submitted = !submitInline
     while true {
       if let failure {
         self.failure = nil

@@ -88,9 +88,10 @@ public struct FileChunks: AsyncSequence, Sendable {
       // On the loop thread already (a task preferring the reactor): a chunk
       // that is ready is handed out with no `await`, hence no executor hop.
       let loop = reader.file.reactor.loop
-      if loop.ownsLoopState, case .ready(let chunk) = try reader.poll(on: loop) { return chunk }
+      let onLoopThread = loop.ownsLoopState
+      if onLoopThread, case .ready(let chunk) = try reader.poll(on: loop) { return chunk }
       return try await reader.file.reactor.onLoop { loop throws(IOError) -> FileChunk? in
-        try await reader.next(on: loop)
+        try await reader.next(on: loop, submittedInline: onLoopThread)
       }
     }
 

@@ -19,9 +19,9 @@ import Synchronization
 ///   even past the deadline. Such a wait's deadline is an entry in the
 ///   loop's timer heap, served by the kernel timeout `Task.sleep` uses, not
 ///   an SQE of its own.
-/// - A ``FileChunks`` stream or a ``FileWriter`` takes the deadline in effect
-///   when it is created, for every operation it submits later (read-ahead,
-///   queued writes).
+/// - A ``FileChunks`` or ``FileOffsetReads`` stream or a ``FileWriter`` takes
+///   the deadline in effect when it is created, for every operation it
+///   submits later (read-ahead, queued writes).
 /// - Not covered: `close`, which is never cancelled (a cancelled task, or
 ///   one past its deadline, closes the descriptor all the same); work on an
 ///   ``OffloadPool`` (directory listing, `readlinkat`); and the bridges

@@ -1,9 +1,10 @@
 /// The pending delayed jobs of one clock (or the deadlines of waits,
 /// ``WaitExpiry``): a binary min-heap on (deadline, sequence), so jobs due at
-/// the same nanosecond run in the order they were scheduled. The heap holds small plain nodes (what comparisons
-/// touch); the jobs live in a slab, so an entry can be removed from the middle
-/// (a cancelled sleep) in O(log n) through the id ``insert(_:deadline:sequence:sleeper:)``
-/// returned. Everything here is plain data: no reference counting while sifting.
+/// the same nanosecond run in the order they were scheduled. The heap holds
+/// small plain nodes (what comparisons touch); the jobs live in a slab, so an
+/// entry can be removed from the middle (a cancelled sleep) in O(log n)
+/// through the id ``insert(_:deadline:sequence:sleeper:)`` returned.
+/// Everything here is plain data: no reference counting while sifting.
 ///
 /// Loop thread only.
 struct TimerHeap<Job> {

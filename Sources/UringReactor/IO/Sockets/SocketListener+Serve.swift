@@ -25,10 +25,12 @@ extension SocketListener {
   ///   operations throw ``IOError/Kind/cancelled``) and awaited.
   /// - Ownership: connections accepted but not yet handed to a handler when
   ///   serving ends are closed (rule 4); a handler's connection is closed
-  ///   after the handler, whatever it threw or stored.
+  ///   after the handler, whatever it threw or stored. (After a
+  ///   cancellation, connections accepted already may still be handed to
+  ///   handlers, in cancelled tasks, and are closed after them.)
   /// - Parameters:
   ///   - connectionLimit: stop accepting after this many (`nil`: until the
-  ///     listener is closed).
+  ///     listener is closed; 0 or less: return at once, accepting none).
   ///   - maximumPending: accepted connections that may wait for a handler
   ///     task to be created (backpressure on the multishot accept).
   ///   - buffers: the pool the connections' ``SocketStream/receive()`` uses
@@ -37,6 +39,7 @@ extension SocketListener {
     connectionLimit: Int? = nil, maximumPending: Int = 64, buffers: ProvidedBufferPool? = nil,
     _ handler: @escaping @Sendable (SocketStream) async -> Void
   ) async throws(IOError) {
+    if let connectionLimit, connectionLimit <= 0 { return }
     let reactor = self.reactor
     let connections = self.connections(maximumPending: maximumPending, buffers: buffers)
     let ended: IOError? = await withDiscardingTaskGroup { group in

@@ -18,7 +18,7 @@ struct ReceivedChunk: Sendable {
 /// exclusivity checks (`@exclusivity(unchecked)`). The in-flight slot retains the receiver,
 /// the pool (the kernel writes its buffers) and the socket (rule 1).
 ///
-/// - Armed lazily, on the first ``next(_:)``; re-armed when the kernel ends
+/// - Armed lazily, on the first ``next(_:deadline:)``; re-armed when the kernel ends
 ///   the multishot without an error.
 /// - Backpressure: more than `pool.maximumQueuedPerConnection` queued chunks
 ///   cancel the multishot; it is re-armed once the consumer has taken half.
