@@ -4,11 +4,13 @@
 /// time, all driven by the one consuming task: no task per read.
 ///
 /// Get one from ``File/reads(at:size:depth:)`` (or
-/// ``File/reads(at:size:depth:deadline:)``). Where 32 tasks each awaiting
-/// ``File/read(into:at:)`` keep 32 random reads in flight at the price of
-/// two task switches per read, this stream keeps them in flight from one
-/// loop: the reads' CQEs fill slots, and the consumer takes the chunks
-/// without suspending while they are ready.
+/// ``File/reads(at:size:depth:deadline:)``). It keeps `depth` reads in
+/// flight from one consuming task, with results in order and backpressure,
+/// where the alternative is `depth` tasks each awaiting
+/// ``File/read(into:at:)``. It is not faster: on page-cached 4 KiB reads it
+/// runs at 0.9x the rate of the tasks (`uring-bench`, `reactor-stream`
+/// against `reactor`), the chunk handling costing about what the tasks'
+/// switches cost; choose it for the shape of the code.
 ///
 /// - Order: chunks come in the order of the offsets, each read's own, even
 ///   when their reads complete in another order. Each chunk's
