@@ -173,21 +173,37 @@ struct FileReads: Workload {
     return Sample(operations: total, elapsed: elapsed)
   }
 
+  /// Opens the bench file on `reactor`, in a task that prefers it, and
+  /// times `body` (which returns the reads it did), then closes the file.
+  private func timedOnReactor(
+    _ benchFile: BenchFile, reactor: Reactor, system: BenchSystem,
+    _ body: @escaping @Sendable (File) async throws -> Int
+  ) async throws(BenchError) -> Sample {
+    let id = self.id
+    let outcome = await Task(executorPreference: reactor) {
+      () async -> Result<Sample, BenchError> in
+      do {
+        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let done = try await body(file)
+        let elapsed = start.duration(to: clock.now)
+        try await file.close()
+        return .success(Sample(operations: done, elapsed: elapsed))
+      } catch {
+        return .failure(BenchError("\(id) \(system.id): \(error)"))
+      }
+    }.value
+    return try outcome.get()
+  }
+
+  /// `depth` tasks preferring the reactor, each awaiting its reads one by one.
   private func randomOnReactor(_ benchFile: BenchFile, reactor: Reactor, perLane: Int)
     async throws(BenchError) -> Sample
   {
     let depth = self.depth
-    let outcome = await Task(executorPreference: reactor) {
-      () async -> Result<Sample, BenchError> in
-      let file: File
-      do {
-        file = try await File.open(benchFile.path, .readOnly, on: reactor)
-      } catch {
-        return .failure(BenchError("file-random reactor: open failed: \(error)"))
-      }
-      let clock = ContinuousClock()
-      let start = clock.now
-      let total = await withTaskGroup(of: Int.self) { group in
+    return try await timedOnReactor(benchFile, reactor: reactor, system: .reactor) { file in
+      await withTaskGroup(of: Int.self) { group in
         for lane in 0..<depth {
           group.addTask(executorPreference: reactor) {
             var random = BenchFile.Random(lane: lane)
@@ -209,11 +225,7 @@ struct FileReads: Workload {
         for await done in group { total += done }
         return total
       }
-      let elapsed = start.duration(to: clock.now)
-      try? await file.close()
-      return .success(Sample(operations: total, elapsed: elapsed))
-    }.value
-    return try outcome.get()
+    }
   }
 
   /// One task reading the offsets of dispatch (lane by lane, step by step)
@@ -229,53 +241,33 @@ struct FileReads: Workload {
         offsets.append(UInt64(benchFile.offset(lane: lane, step: step, size: 4096)))
       }
     }
-    let outcome = await Task(executorPreference: reactor) {
-      () async -> Result<Sample, BenchError> in
-      do {
-        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
-        let clock = ContinuousClock()
-        let start = clock.now
-        var done = 0
-        for try await chunk in file.reads(at: offsets, size: 4096, depth: depth) {
-          guard chunk.count == 4096, chunk.offset == offsets[done] else { break }
-          done += 1
-        }
-        let elapsed = start.duration(to: clock.now)
-        try await file.close()
-        return .success(Sample(operations: done, elapsed: elapsed))
-      } catch {
-        return .failure(BenchError("\(id) reactor-stream: \(error)"))
+    return try await timedOnReactor(benchFile, reactor: reactor, system: .reactorStream) {
+      [offsets] file in
+      var done = 0
+      for try await chunk in file.reads(at: offsets, size: 4096, depth: depth) {
+        guard chunk.count == 4096, chunk.offset == offsets[done] else { break }
+        done += 1
       }
-    }.value
-    return try outcome.get()
+      return done
+    }
   }
 
+  /// One task streaming the file front to back, `depth` reads ahead.
   private func sequentialOnReactor(_ benchFile: BenchFile, reactor: Reactor, operations: Int)
     async throws(BenchError) -> Sample
   {
     let depth = self.depth
-    let outcome = await Task(executorPreference: reactor) {
-      () async -> Result<Sample, BenchError> in
-      do {
-        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
-        let clock = ContinuousClock()
-        let start = clock.now
-        var done = 0
-        passes: while true {
-          for try await chunk in file.chunks(chunkSize: 1 << 20, readAhead: depth) {
-            guard chunk.count == 1 << 20 else { continue }
-            done += 1
-            if done == operations { break passes }
-          }
+    return try await timedOnReactor(benchFile, reactor: reactor, system: .reactor) { file in
+      var done = 0
+      passes: while true {
+        for try await chunk in file.chunks(chunkSize: 1 << 20, readAhead: depth) {
+          guard chunk.count == 1 << 20 else { continue }
+          done += 1
+          if done == operations { break passes }
         }
-        let elapsed = start.duration(to: clock.now)
-        try await file.close()
-        return .success(Sample(operations: done, elapsed: elapsed))
-      } catch {
-        return .failure(BenchError("file-sequential-1m reactor: \(error)"))
       }
-    }.value
-    return try outcome.get()
+      return done
+    }
   }
 }
 
