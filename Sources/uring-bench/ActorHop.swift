@@ -40,7 +40,7 @@ struct ActorHop: Workload {
       "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -71,7 +71,7 @@ struct ActorHop: Workload {
       }.value
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     try result.verify(calls: calls)

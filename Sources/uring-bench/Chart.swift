@@ -29,6 +29,7 @@ struct Chart {
     switch system {
     case .reactor: "#e8590c"
     case .reactorStream: "#f59f00"
+    case .reactorGroup: "#c92a2a"
     case .defaultExecutor: "#1c7ed6"
     case .dispatch: "#868e96"
     case .dispatchIO: "#0c8599"

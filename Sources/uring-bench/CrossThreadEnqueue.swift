@@ -27,7 +27,7 @@ struct CrossThreadEnqueue: Workload {
       "a task on the default executor creates `Task { tick }` per job (global pool)"
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -59,7 +59,7 @@ struct CrossThreadEnqueue: Workload {
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
-      case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+      case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
         preconditionFailure("\(id) does not run \(system.id)")
       }
     }

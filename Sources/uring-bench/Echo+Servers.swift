@@ -94,7 +94,7 @@ extension Echo {
             serverCPU: server.cpu)
         }
       }.get()
-    case .defaultExecutor, .dispatchIO, .reactorStream:
+    case .defaultExecutor, .dispatchIO, .reactorStream, .reactorGroup:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

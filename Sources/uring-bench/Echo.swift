@@ -107,7 +107,7 @@ struct Echo: Workload {
       "SwiftNIO `NIOAsyncChannel`: a task per connection on the default executor, "
         + "`for try await message in inbound { try await outbound.write(message) }`, "
         + "in the child process nio-echo-server" + client
-    case .dispatchIO, .reactorStream:
+    case .dispatchIO, .reactorStream, .reactorGroup:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -130,7 +130,7 @@ struct Echo: Workload {
       sample = try await runOnDispatch(perConnection: perConnection).get()
     case .cLiburing:
       sample = try CLiburing.echo(connections: connections, messages: expected).sample
-    case .dispatchIO, .reactorStream, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .nio, .nioAsyncChannel:
       // SwiftNIO's servers are driven by the C client only (the case above).
       preconditionFailure("\(id) does not run \(system.id)")
     }

@@ -34,7 +34,7 @@ struct FanOutIn: Workload {
       "children of a task group on the default executor, each a blocking `pread`"
     case .dispatch:
       "`DispatchQueue.global().async(group:) { pread }` per child, one notify per wave"
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -63,7 +63,7 @@ struct FanOutIn: Workload {
       }.value
     case .dispatch:
       for wave in 0..<waves { total += await Self.dispatchWave(wave, fd: fixture.descriptor) }
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     let expected = waves * Self.wave * Self.readSize
@@ -168,11 +168,7 @@ final class FanOutFixture: Sendable {
       guard written == chunk.count else { throw BenchError("fan-out-in: cannot fill \(path)") }
     }
     descriptor = fd
-    do {
-      group = try ReactorGroup(reactorCount: 2, pinning: .usableCPUs)
-    } catch {
-      throw BenchError("fan-out-in: cannot start a reactor group: \(error)")
-    }
+    group = try BenchGroup.shared.get()
     var files: [File] = []
     for reactor in group.reactors {
       let copy = dup(fd)
@@ -197,5 +193,17 @@ final class BufferPool: Sendable {
 
   func give(_ buffer: SharedBuffer) {
     free.withLock { $0.append(buffer) }
+  }
+}
+
+/// The reactor group the `fan-out-in` and `reactor-group` runs share: 2
+/// reactors pinned to the usable CPUs, started when first asked for.
+enum BenchGroup {
+  static let shared = Result { () throws(BenchError) -> ReactorGroup in
+    do {
+      return try ReactorGroup(reactorCount: 2, pinning: .usableCPUs)
+    } catch {
+      throw BenchError("cannot start a reactor group: \(error)")
+    }
   }
 }

@@ -31,7 +31,7 @@ struct FileReads: Workload {
   var systems: [BenchSystem] {
     isSequential
       ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
-      : [.reactor, .reactorStream] + BenchSystem.swiftSystems.dropFirst() + [
+      : [.reactor, .reactorStream, .reactorGroup] + BenchSystem.swiftSystems.dropFirst() + [
         .dispatchIO, .cLiburing,
       ]
   }
@@ -73,6 +73,9 @@ struct FileReads: Workload {
       return "one task preferring the reactor: `for try await chunk in file.reads(at: offsets, "
         + "size: 4096, depth: \(depth))` (IORING_OP_READ, \(depth) in flight, buffers reused; "
         + "the offsets of dispatch, in an array made untimed)"
+    case .reactorGroup:
+      return "the \(depth) task(s) of reactor, spread over a ReactorGroup of 2 reactors "
+        + "pinned to 2 CPUs (lane i on reactor i % 2, the file opened on each)"
     case .defaultExecutor:
       return "\(depth) task(s) on the default executor, each a loop of blocking pread(2) \(reads)"
     case .dispatch:
@@ -107,6 +110,8 @@ struct FileReads: Workload {
         : randomOnReactor(file, reactor: reactor, perLane: perLane)
     case .reactorStream:
       sample = try await randomOnStream(file, reactor: reactor, perLane: perLane)
+    case .reactorGroup:
+      sample = try await randomOnGroup(file, group: try BenchGroup.shared.get(), perLane: perLane)
     case .defaultExecutor:
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
         try file.blockingRead(lane: lane, step: step, size: blockSize)
@@ -206,19 +211,7 @@ struct FileReads: Workload {
       await withTaskGroup(of: Int.self) { group in
         for lane in 0..<depth {
           group.addTask(executorPreference: reactor) {
-            var random = BenchFile.Random(lane: lane)
-            let blocks = benchFile.size / 4096
-            var done = 0
-            var buffer = OwnedBuffer(capacity: 4096)
-            for _ in 0..<perLane {
-              let offset = UInt64(random.offset(blocks: blocks) * 4096)
-              let result = await file.read(into: buffer, at: offset)
-              let count = result.bytesTransferred
-              buffer = result.buffer
-              guard count == 4096 else { return done }
-              done += 1
-            }
-            return done
+            await Self.randomLane(lane, of: benchFile, file, perLane: perLane)
           }
         }
         var total = 0
@@ -226,6 +219,63 @@ struct FileReads: Workload {
         return total
       }
     }
+  }
+
+  /// One lane of `randomOnReactor` and `randomOnGroup`: `perLane` 4 KiB reads
+  /// at the lane's random offsets, one at a time; returns the full reads.
+  private static func randomLane(_ lane: Int, of benchFile: BenchFile, _ file: File, perLane: Int)
+    async -> Int
+  {
+    var random = BenchFile.Random(lane: lane)
+    let blocks = benchFile.size / 4096
+    var done = 0
+    var buffer = OwnedBuffer(capacity: 4096)
+    for _ in 0..<perLane {
+      let offset = UInt64(random.offset(blocks: blocks) * 4096)
+      let result = await file.read(into: buffer, at: offset)
+      let count = result.bytesTransferred
+      buffer = result.buffer
+      guard count == 4096 else { return done }
+      done += 1
+    }
+    return done
+  }
+
+  /// The lanes of `randomOnReactor` spread over the group's reactors (lane
+  /// `i` on reactor `i % count`, reading through a `File` opened on it).
+  private func randomOnGroup(_ benchFile: BenchFile, group reactors: ReactorGroup, perLane: Int)
+    async throws(BenchError) -> Sample
+  {
+    let depth = self.depth
+    let id = self.id
+    let outcome = await Task(executorPreference: reactors) {
+      () async -> Result<Sample, BenchError> in
+      do {
+        var files: [File] = []
+        for reactor in reactors.reactors {
+          files.append(try await File.open(benchFile.path, .readOnly, on: reactor))
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let done = await withTaskGroup(of: Int.self) { group in
+          for lane in 0..<depth {
+            let file = files[lane % files.count]
+            group.addTask(executorPreference: file.reactor) {
+              await Self.randomLane(lane, of: benchFile, file, perLane: perLane)
+            }
+          }
+          var total = 0
+          for await done in group { total += done }
+          return total
+        }
+        let elapsed = start.duration(to: clock.now)
+        for file in files { try await file.close() }
+        return .success(Sample(operations: done, elapsed: elapsed))
+      } catch {
+        return .failure(BenchError("\(id) reactor-group: \(error)"))
+      }
+    }.value
+    return try outcome.get()
   }
 
   /// One task reading the offsets of dispatch (lane by lane, step by step)

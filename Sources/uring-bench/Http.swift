@@ -79,7 +79,8 @@ struct Http: Workload {
         + "each request's end, flushing on read-complete), "
         + "`MultiThreadedEventLoopGroup(numberOfThreads: 1)`, the child process nio-http-server"
         + client
-    case .defaultExecutor, .dispatch, .dispatchIO, .reactorStream, .cLiburing, .nioAsyncChannel:
+    case .defaultExecutor, .dispatch, .dispatchIO, .reactorStream, .reactorGroup, .cLiburing,
+      .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

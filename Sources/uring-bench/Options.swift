@@ -115,7 +115,9 @@ struct Options: Sendable {
         --workload ID    run only this workload (repeatable)
         --system ID      run only this system (repeatable; for profiling):
                          reactor, reactor-stream (File.reads(at:): the
-                         file-random-* workloads only), default-executor, dispatch, dispatch-io
+                         file-random-* workloads only), reactor-group (2 reactors
+                         on 2 CPUs: the file-random-* workloads only),
+                         default-executor, dispatch, dispatch-io
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the
                          echo and http workloads, from Benchmarks/'s nio-echo-server

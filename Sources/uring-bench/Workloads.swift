@@ -8,6 +8,10 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// one task keeping `depth` reads in flight. Only in the random file-read
   /// workloads, whose `systems` list it.
   case reactorStream = "reactor-stream"
+  /// UringReactor on both cores: a ``ReactorGroup`` of 2 reactors pinned to
+  /// 2 CPUs (the one `fan-out-in` uses), the work split evenly over them.
+  /// Only in the random file-read workloads, whose `systems` list it.
+  case reactorGroup = "reactor-group"
   /// Swift's default (global, cooperative) executor and default actors.
   case defaultExecutor = "default-executor"
   /// libdispatch queues.
