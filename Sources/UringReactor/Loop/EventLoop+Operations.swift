@@ -63,7 +63,7 @@ extension EventLoop {
       if let outcome = completeInline(userData, submission) { return outcome }
       // Still in flight after its submission: wait for the same slot.
       guard cancellable else {
-        return await withUnsafeContinuation { continuation in
+        return await withLoopContinuation { continuation in
           wait(userData, nil, continuation)
         }
       }
@@ -71,14 +71,14 @@ extension EventLoop {
       return await awaitRegistered(userData, armed: nil)
     }
     guard cancellable else {
-      return await withUnsafeContinuation { continuation in
+      return await withLoopContinuation { continuation in
         arm(userData, submission, .task(continuation))
       }
     }
     if registration == .lazy {
       // No handler yet: the loop resumes the task with `mustRegister` if the
       // operation outlives its submission, and does not sleep meanwhile.
-      let outcome = await withUnsafeContinuation { continuation in
+      let outcome = await withLoopContinuation { continuation in
         arm(userData, submission, .unregisteredTask(continuation))
       }
       guard outcome.mustRegister else { return outcome }
@@ -101,7 +101,7 @@ extension EventLoop {
     // Nonisolated on the loop thread: the task prefers the reactor, so the
     // handler's (nonisolated) operation closure runs here too.
     return await withTaskCancellationHandler {
-      await withUnsafeContinuation { continuation in
+      await withLoopContinuation { continuation in
         wait(userData, submission, continuation)
       }
     } onCancel: {
@@ -120,7 +120,7 @@ extension EventLoop {
   ) async -> OperationOutcome {
     await withTaskCancellationHandler {
       _ = isolation
-      return await withUnsafeContinuation { continuation in
+      return await withLoopContinuation { continuation in
         wait(userData, submission.value, continuation)
       }
     } onCancel: {
