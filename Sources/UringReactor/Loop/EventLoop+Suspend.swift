@@ -27,7 +27,7 @@ extension EventLoop {
       return await suspendIsolated(register, onCancel: onCancel, isolation: actor)
     }
     return await withTaskCancellationHandler {
-      await withUnsafeContinuation { continuation in register(continuation) }
+      await withLoopContinuation { continuation in register(continuation) }
     } onCancel: {
       onCancel()
     }
@@ -40,7 +40,7 @@ extension EventLoop {
   ) async -> T {
     await withTaskCancellationHandler {
       _ = isolation
-      return await withUnsafeContinuation { continuation in register(continuation) }
+      return await withLoopContinuation { continuation in register(continuation) }
     } onCancel: {
       onCancel()
     }
