@@ -107,11 +107,14 @@ struct FileReads: Workload {
       sample =
         try await isSequential
         ? sequentialOnReactor(file, reactor: reactor, operations: expected)
-        : randomOnReactor(file, reactor: reactor, perLane: perLane)
+        : randomOnReactors(
+          file, [reactor], preferring: reactor, system: system, perLane: perLane)
     case .reactorStream:
       sample = try await randomOnStream(file, reactor: reactor, perLane: perLane)
     case .reactorGroup:
-      sample = try await randomOnGroup(file, group: try BenchGroup.shared.get(), perLane: perLane)
+      let group = try BenchGroup.shared.get()
+      sample = try await randomOnReactors(
+        file, group.reactors, preferring: group, system: system, perLane: perLane)
     case .defaultExecutor:
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
         try file.blockingRead(lane: lane, step: step, size: blockSize)
@@ -178,22 +181,26 @@ struct FileReads: Workload {
     return Sample(operations: total, elapsed: elapsed)
   }
 
-  /// Opens the bench file on `reactor`, in a task that prefers it, and
-  /// times `body` (which returns the reads it did), then closes the file.
-  private func timedOnReactor(
-    _ benchFile: BenchFile, reactor: Reactor, system: BenchSystem,
-    _ body: @escaping @Sendable (File) async throws -> Int
+  /// Opens the bench file on each of `reactors`, in a task preferring
+  /// `executor`, and times `body` (which returns the reads it did), then
+  /// closes the files.
+  private func timedOnReactors(
+    _ benchFile: BenchFile, _ reactors: [Reactor], preferring executor: any TaskExecutor,
+    system: BenchSystem, _ body: @escaping @Sendable ([File]) async throws -> Int
   ) async throws(BenchError) -> Sample {
     let id = self.id
-    let outcome = await Task(executorPreference: reactor) {
+    let outcome = await Task(executorPreference: executor) {
       () async -> Result<Sample, BenchError> in
       do {
-        let file = try await File.open(benchFile.path, .readOnly, on: reactor)
+        var files: [File] = []
+        for reactor in reactors {
+          files.append(try await File.open(benchFile.path, .readOnly, on: reactor))
+        }
         let clock = ContinuousClock()
         let start = clock.now
-        let done = try await body(file)
+        let done = try await body(files)
         let elapsed = start.duration(to: clock.now)
-        try await file.close()
+        for file in files { try await file.close() }
         return .success(Sample(operations: done, elapsed: elapsed))
       } catch {
         return .failure(BenchError("\(id) \(system.id): \(error)"))
@@ -202,15 +209,31 @@ struct FileReads: Workload {
     return try outcome.get()
   }
 
-  /// `depth` tasks preferring the reactor, each awaiting its reads one by one.
-  private func randomOnReactor(_ benchFile: BenchFile, reactor: Reactor, perLane: Int)
-    async throws(BenchError) -> Sample
-  {
+  /// `timedOnReactors` with one reactor, in a task that prefers it.
+  private func timedOnReactor(
+    _ benchFile: BenchFile, reactor: Reactor, system: BenchSystem,
+    _ body: @escaping @Sendable (File) async throws -> Int
+  ) async throws(BenchError) -> Sample {
+    try await timedOnReactors(benchFile, [reactor], preferring: reactor, system: system) {
+      try await body($0[0])
+    }
+  }
+
+  /// `depth` tasks, each awaiting its reads one by one: lane `i` in a task
+  /// preferring reactor `i % count` of `reactors`, through the file opened
+  /// on it (`reactor`: one reactor; `reactor-group`: the group's).
+  private func randomOnReactors(
+    _ benchFile: BenchFile, _ reactors: [Reactor], preferring executor: any TaskExecutor,
+    system: BenchSystem, perLane: Int
+  ) async throws(BenchError) -> Sample {
     let depth = self.depth
-    return try await timedOnReactor(benchFile, reactor: reactor, system: .reactor) { file in
+    return try await timedOnReactors(
+      benchFile, reactors, preferring: executor, system: system
+    ) { files in
       await withTaskGroup(of: Int.self) { group in
         for lane in 0..<depth {
-          group.addTask(executorPreference: reactor) {
+          let file = files[lane % files.count]
+          group.addTask(executorPreference: file.reactor) {
             await Self.randomLane(lane, of: benchFile, file, perLane: perLane)
           }
         }
@@ -221,8 +244,8 @@ struct FileReads: Workload {
     }
   }
 
-  /// One lane of `randomOnReactor` and `randomOnGroup`: `perLane` 4 KiB reads
-  /// at the lane's random offsets, one at a time; returns the full reads.
+  /// One lane of `randomOnReactors`: `perLane` 4 KiB reads at the lane's
+  /// random offsets, one at a time; returns the full reads.
   private static func randomLane(_ lane: Int, of benchFile: BenchFile, _ file: File, perLane: Int)
     async -> Int
   {
@@ -239,43 +262,6 @@ struct FileReads: Workload {
       done += 1
     }
     return done
-  }
-
-  /// The lanes of `randomOnReactor` spread over the group's reactors (lane
-  /// `i` on reactor `i % count`, reading through a `File` opened on it).
-  private func randomOnGroup(_ benchFile: BenchFile, group reactors: ReactorGroup, perLane: Int)
-    async throws(BenchError) -> Sample
-  {
-    let depth = self.depth
-    let id = self.id
-    let outcome = await Task(executorPreference: reactors) {
-      () async -> Result<Sample, BenchError> in
-      do {
-        var files: [File] = []
-        for reactor in reactors.reactors {
-          files.append(try await File.open(benchFile.path, .readOnly, on: reactor))
-        }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let done = await withTaskGroup(of: Int.self) { group in
-          for lane in 0..<depth {
-            let file = files[lane % files.count]
-            group.addTask(executorPreference: file.reactor) {
-              await Self.randomLane(lane, of: benchFile, file, perLane: perLane)
-            }
-          }
-          var total = 0
-          for await done in group { total += done }
-          return total
-        }
-        let elapsed = start.duration(to: clock.now)
-        for file in files { try await file.close() }
-        return .success(Sample(operations: done, elapsed: elapsed))
-      } catch {
-        return .failure(BenchError("\(id) reactor-group: \(error)"))
-      }
-    }.value
-    return try outcome.get()
   }
 
   /// One task reading the offsets of dispatch (lane by lane, step by step)
