@@ -35,14 +35,14 @@ private let shutDownGroups = Locked<[ReactorGroup]>([])
 
 extension ReactorGroup {
   /// `shutdown()`, keeping the group alive (see `shutDownGroups`).
-  fileprivate func shutdownForTest() async {
+  func shutdownForTest() async {
     await shutdown()
     shutDownGroups.withLock { $0.append(self) }
   }
 }
 
 /// Holds a reactor's loop thread inside one job until released.
-private final class LoopHold: Sendable {
+final class LoopHold: Sendable {
   private let entered = DispatchSemaphore(value: 0)
   private let released = DispatchSemaphore(value: 0)
 
@@ -107,25 +107,29 @@ struct ReactorGroupTests {
     await group.shutdownForTest()
   }
 
-  /// New tasks from outside the group are spread round-robin.
+  /// New tasks from outside the group are spread round-robin over its
+  /// reactors' inboxes: with every reactor held, each inbox gets its share.
   @Test func newTasksAreSpreadRoundRobin() async throws {
     let group = try ReactorGroup(reactorCount: 3)
-    let placements = Tally(3)
     let reactors = group.reactors
-    await withTaskGroup(of: Void.self) { tasks in
-      for _ in 0..<30 {
-        tasks.addTask(executorPreference: group) {
-          let index = reactors.firstIndex { $0 === Reactor.current }!
-          placements.add(index)
-        }
-      }
+    let holds = reactors.map { _ in LoopHold() }
+    for (reactor, hold) in zip(reactors, holds) {
+      Task(executorPreference: reactor) { hold.hold() }
+      hold.waitUntilHeld()
     }
-    #expect(placements.snapshot() == [10, 10, 10])
+    let ran = Tally(1)
+    let tasks = (0..<30).map { _ in Task(executorPreference: group) { ran.add(0) } }
+    let pending = reactors.map { $0.loop.remote.pendingCount }
+    for hold in holds { hold.release() }
+    for task in tasks { await task.value }
+    #expect(pending == [10, 10, 10])
+    #expect(ran.snapshot() == [30])
     await group.shutdownForTest()
   }
 
-  /// A task that prefers the group stays on the reactor it landed on through
-  /// its I/O completions, timers and yields; `Task.sleep` waits on that ring.
+  /// A lone task that prefers the group stays on the reactor it landed on
+  /// through its I/O completions, timers and yields (nothing wakes the idle
+  /// sibling to take it); `Task.sleep` waits on that ring.
   @Test func aTaskStaysOnItsReactor() async throws {
     let group = try ReactorGroup(reactorCount: 2)
     let moves = try await Task(executorPreference: group) { () -> Int in
@@ -148,66 +152,6 @@ struct ReactorGroupTests {
     }
     #expect(scheduled == 50, "every sleep waited on the ring")
     await group.shutdownForTest()
-  }
-
-  /// Children a task spawns for the group are spread over its reactors.
-  @Test func spawnedChildrenAreSpread() async throws {
-    let group = try ReactorGroup(reactorCount: 2)
-    let placements = Tally(2)
-    let reactors = group.reactors
-    await Task(executorPreference: reactors[0]) {
-      await withTaskGroup(of: Void.self) { tasks in
-        for _ in 0..<40 {
-          tasks.addTask(executorPreference: group) {
-            placements.add(reactors.firstIndex { $0 === Reactor.current }!)
-          }
-        }
-      }
-    }.value
-    let counts = placements.snapshot()
-    #expect(counts.reduce(0, +) == 40)
-    #expect(counts.allSatisfy { $0 > 0 }, "\(counts)")
-    await group.shutdownForTest()
-  }
-
-  /// New work from a reactor stays there unless another reactor of the group
-  /// has fewer jobs waiting (its published backlog plus what is on its way).
-  @Test func newWorkGoesToTheLeastLoadedReactor() async throws {
-    let group = try ReactorGroup(reactorCount: 2)
-    let reactors = group.reactors
-    let home = reactors[0].loop
-    let sibling = reactors[1].loop
-    // Hold the sibling inside a job, so that only this test sets its backlog.
-    let hold = LoopHold()
-    Task(executorPreference: reactors[1]) { hold.hold() }
-    hold.waitUntilHeld()
-    let picks = await Task(executorPreference: reactors[0]) { () -> [Int] in
-      func pick() -> Int { group.leastLoaded(from: home) === home ? 0 : 1 }
-      var picks: [Int] = []
-      sibling.remote.publishBacklog(0)
-      // Nothing waits anywhere: here.
-      picks.append(pick())
-      // Ten jobs wait here (they run once this job ends).
-      for _ in 0..<10 { Task(executorPreference: reactors[0]) {} }
-      sibling.remote.publishBacklog(50)
-      picks.append(pick())
-      sibling.remote.publishBacklog(3)
-      picks.append(pick())
-      // Jobs already on their way to the sibling count too.
-      for _ in 0..<8 { home.send(ReadyJob(job: Self.noJob, kind: .group), to: sibling) }
-      picks.append(pick())
-      home.outbox.removeAll()
-      return picks
-    }.value
-    hold.release()
-    #expect(picks == [0, 0, 1, 0])
-    await group.shutdownForTest()
-  }
-
-  /// A stand-in job for the outbox bookkeeping above (never run: the batch
-  /// is dropped before it leaves).
-  private static var noJob: UnownedJob {
-    unsafeBitCast(UnsafeRawPointer(bitPattern: 0x1000)!, to: UnownedJob.self)
   }
 
   /// Default size: one reactor per usable CPU; pinning puts reactor i on the

@@ -7,4 +7,6 @@ struct GroupMembership: Sendable {
   let identity: ObjectIdentifier
   /// This reactor's index in ``ReactorGroup/reactors``.
   let index: Int
+  /// What the group's reactors share to balance their work.
+  let scheduler: GroupScheduler
 }

@@ -1,33 +1,32 @@
 extension ReactorGroup: TaskExecutor {
-  /// Places a job of a task that prefers the group (or, when the group is the
+  /// Queues a job of a task that prefers the group (or, when the group is the
   /// process's default executor, of any task without a preference).
   ///
-  /// - On one of the group's reactors, the job stays there if it is that
-  ///   reactor's continuation of work already placed: a task resumed by a
-  ///   completion or a timer, re-enqueueing itself (`Task.yield()`), or seen on
-  ///   this reactor recently.
-  /// - Any other job enqueued on a reactor of the group (a new task, a task
-  ///   woken by another one) goes to the least-loaded reactor: this one unless
-  ///   another has fewer jobs waiting (its ready queue as published once per
-  ///   loop iteration, plus what is on its way to it). Moving a job to
-  ///   another reactor costs far more than the job's own scheduling (the
-  ///   task's memory changes CPU caches, and its completion reaches back to
-  ///   its parent), so work stays where it is made until another reactor has
-  ///   less to do; a fan-out still spreads about evenly, and the jobs that
-  ///   move go in batches (see `EventLoop.send(_:to:)`).
+  /// - On one of the group's reactors, the job is queued on that reactor
+  ///   (local first: no lock shared with the others in the common case, no
+  ///   wake-up). It runs there unless an idle sibling takes it first (work
+  ///   stealing, see ``GroupScheduler``).
+  /// - A job that goes on inside a reactor's own code stays on that reactor
+  ///   and cannot be taken: a task resumed by that reactor's completion, wait
+  ///   deadline or other wait (its operation's memory, descriptor and
+  ///   in-flight slot belong to that reactor's ring).
   /// - A job from outside the group's threads goes to the next reactor in
-  ///   round-robin order.
+  ///   round-robin order, where it may be taken like any other.
+  ///
+  /// What can move, in short: a task that prefers the group, between two of
+  /// its awaits. What never moves: an actor pinned to a reactor, a task that
+  /// prefers one reactor (`Task(executorPreference: reactor)`), an operation
+  /// in flight (its completion is reaped by the ring that submitted it), and
+  /// a task while it waits in a reactor's I/O call. Such a call made on
+  /// another reactor's `File` or socket hops there and back (see
+  /// ``Reactor``).
   public func enqueue(_ job: consuming ExecutorJob) {
     let job = UnownedJob(job)
     guard let loop = currentMemberLoop else {
       next().loop.enqueue(job, kind: .group)
       return
     }
-    if loop.keepsHere(job) {
-      loop.enqueue(job, kind: .group)
-      return
-    }
-    leastLoaded(from: loop).enqueue(job, kind: .group)
+    loop.enqueueGroupJob(job)
   }
 
   public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
@@ -40,21 +39,5 @@ extension ReactorGroup: TaskExecutor {
       loop.ownsLoopState
     else { return nil }
     return loop
-  }
-
-  /// The loop with the fewest jobs waiting, `loop` (the caller's, on its
-  /// thread) on a tie: its own ready queue against each other loop's
-  /// published backlog plus this loop's outbox for it.
-  func leastLoaded(from loop: EventLoop) -> EventLoop {
-    var best = loop
-    var bestLoad = loop.ready.count
-    for other in memberLoops where other !== loop && bestLoad > 0 {
-      let load = other.remote.estimatedBacklog + loop.outboxCount(for: other)
-      if load < bestLoad {
-        best = other
-        bestLoad = load
-      }
-    }
-    return best
   }
 }

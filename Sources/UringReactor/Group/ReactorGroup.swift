@@ -8,11 +8,13 @@ public import Uring
 ///   (`sched_getaffinity`), each optionally pinned to its CPU
 ///   (`pthread_setaffinity_np`), see ``Pinning``.
 /// - As a `TaskExecutor` (`Task(executorPreference: group)`,
-///   `addTask(executorPreference: group)`): new tasks from outside the group
-///   are spread round-robin over the reactors; tasks spawned on a reactor go
-///   to the least-loaded one (that reactor unless another has fewer jobs
-///   waiting); a task then stays on the reactor it runs on (its I/O
-///   completions, timers and yields resume it there). See ``enqueue(_:)``.
+///   `addTask(executorPreference: group)`): work stealing. A task made ready
+///   on a reactor (spawned, woken by another task, yielding) is queued on
+///   that reactor; a reactor with nothing to run takes half of a busy
+///   sibling's queue before it sleeps, and a busy reactor wakes a sleeping
+///   sibling only when it has two or more such tasks waiting. New tasks from
+///   outside the group are spread round-robin. See ``enqueue(_:)`` for what
+///   can move between reactors and what cannot.
 /// - Pick a reactor yourself with ``next()`` or ``reactors``, e.g. for an
 ///   actor (`unownedExecutor` = `group.next().asUnownedSerialExecutor()`).
 /// - Cross-reactor traffic (a task on one reactor calling an actor on another,
@@ -37,6 +39,7 @@ public final class ReactorGroup: Sendable {
   }
 
   private let members = Members()
+  let scheduler = GroupScheduler()
   private let cursor = Atomic<Int>(0)
   /// The pool for blocking work (directory listing, calls with no io_uring
   /// opcode); shut down with the group.
@@ -80,7 +83,7 @@ public final class ReactorGroup: Sendable {
       if pinning == .usableCPUs, !cpus.isEmpty { reactorOptions.cpu = cpus[index % cpus.count] }
       let membership = GroupMembership(
         executor: UnownedTaskExecutor(ordinary: self), identity: ObjectIdentifier(self),
-        index: index)
+        index: index, scheduler: scheduler)
       do throws(UringUnavailableError) {
         if index == 0 && firstOnCallingThread {
           started.append(
@@ -96,6 +99,9 @@ public final class ReactorGroup: Sendable {
     }
     members.reactors = started
     members.loops = started.map(\.loop)
+    scheduler.publish(
+      GroupScheduler.Peers(
+        runQueues: started.map(\.loop.runQueue), remotes: started.map(\.loop.remote)))
   }
 
   /// The number of reactors.

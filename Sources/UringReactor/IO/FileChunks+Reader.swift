@@ -41,7 +41,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   /// Whether no more reads are issued (end of file, the plan has no more
   /// reads, or a read was refused).
   @exclusivity(unchecked) private var exhausted = false
-  @exclusivity(unchecked) private var waiter: UnsafeContinuation<Void, Never>?
+  @exclusivity(unchecked) private var waiter: LoopContinuation<Void>?
   /// The consumer's task was cancelled: `.cancelled`, thrown before any
   /// chunk still waiting. (A read's own error is thrown in its turn.)
   private var failure: IOError?

@@ -60,7 +60,7 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   // Loop-thread state.
   private var nextOffset: UInt64?
   private var inFlight: [UInt64: Write] = [:]
-  private var waiters: [UnsafeContinuation<Void, Never>] = []
+  private var waiters: [LoopContinuation<Void>] = []
   private var failure: IOError?
   private var written: UInt64 = 0
 

@@ -18,7 +18,7 @@ extension EventLoop {
         armed: false, cancellation: nil, linkedTimeout: false))
     // Never cancelled: no cancellation handler, no linked timeout.
     let submission = Submission(operation: .close(fd: fd), flags: [], limit: nil)
-    return await withUnsafeContinuation { continuation in
+    return await withLoopContinuation { continuation in
       arm(userData, submission, .task(continuation))
     }
   }

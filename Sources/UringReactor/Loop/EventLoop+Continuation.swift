@@ -14,10 +14,41 @@
 /// resumption, exactly as `withUnsafeContinuation` does.
 ///
 /// `body` runs synchronously, before the task suspends, on the caller's
-/// thread.
+/// thread. Its ``LoopContinuation`` keeps a group's task on this reactor
+/// when the loop resumes it.
 @inline(__always)
 nonisolated(nonsending) func withLoopContinuation<T: Sendable>(
-  _ body: (UnsafeContinuation<T, Never>) -> Void
+  _ body: (LoopContinuation<T>) -> Void
 ) async -> T {
-  await _unsafeInheritExecutor_withUnsafeContinuation(body)
+  await _unsafeInheritExecutor_withUnsafeContinuation { body(LoopContinuation($0)) }
+}
+
+/// The continuation of a task that waits in a loop's code (an operation's
+/// completion, a stream's next chunk, a free buffer): resuming it on the loop
+/// thread keeps a group's task on this reactor (``EventLoop/resumingWaiters``),
+/// because the task goes on inside this loop's code, which touches the ring and
+/// the in-flight table of this loop only. Everywhere else, a plain resume.
+struct LoopContinuation<T: Sendable>: Sendable {
+  let base: UnsafeContinuation<T, Never>
+
+  @inline(__always)
+  init(_ base: UnsafeContinuation<T, Never>) {
+    self.base = base
+  }
+
+  @inline(__always)
+  func resume(returning value: T) {
+    guard let loop = LoopThreadMarker.current, loop.ownsLoopState, !loop.resumingWaiters else {
+      base.resume(returning: value)
+      return
+    }
+    loop.resumingWaiters = true
+    base.resume(returning: value)
+    loop.resumingWaiters = false
+  }
+}
+
+extension LoopContinuation where T == Void {
+  @inline(__always)
+  func resume() { resume(returning: ()) }
 }

@@ -10,7 +10,8 @@ extension EventLoop {
   /// completion without suspending: nothing else is waiting to run, so
   /// batching its SQE with later ones would gain nothing.
   var mayCompleteInline: Bool {
-    inlineBudget > 0 && ready.isEmpty && !handlingCompletions && !remote.hasPending
+    inlineBudget > 0 && ready.isEmpty && runQueue.count == 0 && !resumingWaiters
+      && !remote.hasPending
       && outbox.isEmpty && !timers.needsReconcile
   }
 

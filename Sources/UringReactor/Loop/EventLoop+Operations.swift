@@ -134,7 +134,7 @@ extension EventLoop {
   /// once if the final CQE came meanwhile.
   private func wait(
     _ userData: UInt64, _ submission: Submission?,
-    _ continuation: UnsafeContinuation<OperationOutcome, Never>
+    _ continuation: LoopContinuation<OperationOutcome>
   ) {
     if let submission {
       arm(userData, submission, .task(continuation))
@@ -197,11 +197,11 @@ extension EventLoop {
   func promptRegistrations() {
     // Like a completion, the resumption keeps a group's task on this reactor
     // (`ReactorGroup.enqueue`): it must wait again on this loop.
-    handlingCompletions = true
-    defer { handlingCompletions = false }
+    resumingWaiters = true
+    defer { resumingWaiters = false }
     for userData in unregistered {
       let waiting = table.withEntry(userData) {
-        entry -> UnsafeContinuation<OperationOutcome, Never>? in
+        entry -> LoopContinuation<OperationOutcome>? in
         guard case .unregisteredTask(let continuation) = entry.waiter else { return nil }
         entry.waiter = .registering
         return continuation

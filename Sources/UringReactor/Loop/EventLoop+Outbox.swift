@@ -23,15 +23,6 @@ extension EventLoop {
     outbox.append(OutboundJobs(target: target, jobs: [entry]))
   }
 
-  /// Jobs waiting in this loop's outbox for `target`. Loop thread.
-  @inline(__always)
-  func outboxCount(for target: EventLoop) -> Int {
-    for index in outbox.indices where outbox[index].target === target {
-      return outbox[index].jobs.count
-    }
-    return 0
-  }
-
   /// Loop thread, before submitting: hands each batch to its target's inbox
   /// and wakes the targets that sleep, with an `IORING_OP_MSG_RING` (it posts
   /// a CQE on the target's ring, which ends its wait) that goes out with this
@@ -43,7 +34,6 @@ extension EventLoop {
     for batch in outbox {
       statistics.batchesSent += 1
       let target = batch.target
-      target.remote.addBacklog(batch.jobs.count)
       switch target.remote.pushDeferringWake({ $0.jobs.append(contentsOf: batch.jobs) }) {
       case .queued:
         break
@@ -85,17 +75,5 @@ final class RingMessageSent: CompletionHandler {
     guard isFinal else { return }
     if completion.result < 0 { target.wake() }
     target.wakeDone()
-  }
-}
-
-extension EventLoop {
-  /// Whether a group-path job enqueued on this loop's thread should stay here
-  /// (see `ReactorGroup.enqueue`): it is resumed by a completion or a timer,
-  /// re-enqueues the running job, or is a task recently run here for the group.
-  @inline(__always)
-  func keepsHere(_ job: UnownedJob) -> Bool {
-    handlingCompletions || runningKind == .wake
-      || TaskPreferenceCache.identity(job) == runningJob
-      || preferences.preference(job) == .group
   }
 }

@@ -11,7 +11,9 @@ extension EventLoop {
       statistics.iterations += 1
       runReadyJobs()
       if remote.hasPending { takeRemote() }
-      if lifecycle == .draining, ready.isEmpty, table.count == (wakeupArmed ? 1 : 0) {
+      if lifecycle == .draining, ready.isEmpty, runQueue.count == 0,
+        table.count == (wakeupArmed ? 1 : 0)
+      {
         // Closing first, so no job is queued locally once the inbox is closed.
         setLifecycle(.closing)
         if remote.closeIfEmpty() { break }
@@ -23,16 +25,21 @@ extension EventLoop {
       // the earliest deadline.
       if !outbox.isEmpty { flushOutbox() }
       if timers.needsReconcile { reconcileTimers() }
-      // What the group's placement compares (`ReactorGroup.enqueue`).
-      if group != nil { remote.publishBacklog(ready.count) }
       // A task waiting without a cancellation handler must not be left
       // waiting on a sleeping loop: no sleep while any is (`promptRegistrations`).
-      if !ready.isEmpty || !unregistered.isEmpty {
+      if !ready.isEmpty || runQueue.count > 0 || !unregistered.isEmpty || stealWork() {
         ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
-        statistics.waits += 1
-        ring!.submitAndWait(1)
-        remote.awake()
+        if let group, group.scheduler.hasWork(besides: group.index) {
+          // A sibling queued work meanwhile (and may have seen this loop
+          // awake, so it did not wake it): take it instead of sleeping.
+          remote.awake()
+          ring!.submitAndFlushCompletions()
+        } else {
+          statistics.waits += 1
+          ring!.submitAndWait(1)
+          remote.awake()
+        }
       } else {
         ring!.submitAndFlushCompletions()
       }
@@ -42,17 +49,26 @@ extension EventLoop {
     finish()
   }
 
-  /// Runs the jobs that were ready when the iteration began; jobs they make
+  /// Runs the jobs that were ready when the iteration began: first those
+  /// that must run here, then the group jobs of the run queue. Jobs they make
   /// ready run next iteration, after their I/O has been submitted.
   func runReadyJobs() {
-    guard !ready.isEmpty else { return }
+    let grouped = group == nil ? 0 : runQueue.count
+    if !ready.isEmpty { runPinnedJobs(lastOfIteration: grouped == 0) }
+    if grouped > 0 { runGroupJobs(grouped) }
+    runningJob = 0
+    inlineBudget = 0
+  }
+
+  /// Runs the jobs of `ready`. Only the iteration's last job may skip the
+  /// batch (inline completion): the others' I/O goes out together in the
+  /// iteration's one submission.
+  private func runPinnedJobs(lastOfIteration: Bool) {
     swap(&ready, &running)
     let serial = serialExecutor!
     let task = taskExecutor!
-    let last = running.count - 1
+    let last = lastOfIteration ? running.count - 1 : -1
     for (index, entry) in running.enumerated() {
-      // Only the iteration's last job may skip the batch: the others' I/O
-      // goes out together in the iteration's one submission.
       inlineBudget = index == last ? EventLoop.inlineBudgetPerJob : 0
       runningJob = TaskPreferenceCache.identity(entry.job)
       runningKind = entry.kind
@@ -76,17 +92,34 @@ extension EventLoop {
           entry.job.runSynchronously(isolatedTo: serial, taskExecutor: group!.executor)
         }
       case .group:
-        runningWithTaskExecutor = true
-        preferences.remember(entry.job, .group)
-        entry.job.runSynchronously(on: group!.executor)
+        runGroupJob(entry.job)
       case .wake:
         runWakeJob(entry.job)
       }
     }
-    runningJob = 0
-    inlineBudget = 0
     statistics.jobsRun += running.count
     running.removeAll(keepingCapacity: true)
+  }
+
+  /// Runs up to `count` jobs of the run queue, oldest first, taking one at a
+  /// time: while one job runs long, an idle sibling can take the others.
+  private func runGroupJobs(_ count: Int) {
+    var left = count
+    while left > 0, let (job, queued) = runQueue.pop() {
+      left -= 1
+      inlineBudget = left == 0 && queued == 0 && ready.isEmpty ? EventLoop.inlineBudgetPerJob : 0
+      runGroupJob(job)
+      statistics.jobsRun += 1
+    }
+  }
+
+  @inline(__always)
+  private func runGroupJob(_ job: UnownedJob) {
+    runningJob = TaskPreferenceCache.identity(job)
+    runningKind = .group
+    runningWithTaskExecutor = true
+    preferences.remember(job, .group)
+    job.runSynchronously(on: group!.executor)
   }
 
   /// Moves jobs and requests from other threads into the loop.
@@ -95,7 +128,15 @@ extension EventLoop {
     if timers.hasSleepers {
       for entry in inbox.jobs { noteResumed(entry.job) }
     }
-    ready.append(contentsOf: inbox.jobs)
+    if group == nil {
+      ready.append(contentsOf: inbox.jobs)
+    } else {
+      // Group jobs from outside the group may run on any of its reactors.
+      for entry in inbox.jobs {
+        if entry.kind == .group { runQueue.push(entry.job) } else { ready.append(entry) }
+      }
+      offerWorkIfQueued()
+    }
     spareInbox = inbox.jobs
     for request in inbox.timers { schedule(request) }
     for userData in inbox.cancellations { cancelOnLoop(userData, reason: .task) }
@@ -107,9 +148,9 @@ extension EventLoop {
     ring!.drainCompletions(into: &completions)
     guard !completions.isEmpty else { return }
     statistics.completions += completions.count
-    handlingCompletions = true
+    resumingWaiters = true
     for completion in completions { handle(completion) }
-    handlingCompletions = false
+    resumingWaiters = false
     completions.removeAll(keepingCapacity: true)
   }
 

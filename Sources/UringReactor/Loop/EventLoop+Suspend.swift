@@ -18,7 +18,7 @@ extension EventLoop {
   /// stays on the loop thread (a non-`Sendable` closure that does not capture
   /// it would run on the global executor, see the field notes).
   nonisolated(nonsending) func suspend<T: Sendable>(
-    register: @Sendable (UnsafeContinuation<T, Never>) -> Void,
+    register: @Sendable (LoopContinuation<T>) -> Void,
     onCancel: @Sendable () -> Void
   ) async -> T {
     precondition(isOnLoopThread, "a wait must start on its reactor's loop thread")
@@ -34,7 +34,7 @@ extension EventLoop {
   }
 
   private func suspendIsolated<T: Sendable>(
-    _ register: @Sendable (UnsafeContinuation<T, Never>) -> Void,
+    _ register: @Sendable (LoopContinuation<T>) -> Void,
     onCancel: @Sendable () -> Void,
     isolation: isolated any Actor
   ) async -> T {

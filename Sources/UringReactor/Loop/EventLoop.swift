@@ -37,8 +37,13 @@ final class EventLoop: @unchecked Sendable {
   // cost about 7% of a nop round trip.
   @exclusivity(unchecked) var ring: Ring?
   @exclusivity(unchecked) var table = InFlightTable(capacity: 1024)
-  /// Jobs ready to run next iteration.
+  /// Jobs ready to run next iteration that must run on this reactor.
   @exclusivity(unchecked) var ready: [ReadyJob] = []
+  /// Group jobs ready to run here or, if a sibling is idle, there
+  /// (``GroupScheduler``). Unused outside a group.
+  let runQueue = RunQueue()
+  /// Jobs taken from a sibling's run queue (kept to reuse its capacity).
+  @exclusivity(unchecked) var stolen: [UnownedJob] = []
   /// The batch being run (kept to reuse its capacity).
   @exclusivity(unchecked) var running: [ReadyJob] = []
   /// The remote inbox's next job buffer (kept to reuse its capacity).
@@ -64,9 +69,12 @@ final class EventLoop: @unchecked Sendable {
   @exclusivity(unchecked) var timers = TimerQueues()
   /// Jobs for other reactors' loops, sent in one batch per loop per iteration.
   @exclusivity(unchecked) var outbox: [OutboundJobs] = []
-  /// Completions are being handled: a task resumed now stays on this reactor
-  /// when its group places it (`ReactorGroup.enqueue`).
-  @exclusivity(unchecked) var handlingCompletions = false
+  /// The loop is resuming tasks that wait in it (completions being handled,
+  /// wait deadlines expiring, lazily armed operations asking for their
+  /// handler, a ``LoopContinuation`` resumed): a group's task resumed now stays
+  /// on this reactor (`ReactorGroup.enqueue`), since it goes on inside this
+  /// loop's code.
+  @exclusivity(unchecked) var resumingWaiters = false
   /// How many more operations the running job may complete inline
   /// (``completeInline(_:_:)``) before it must suspend like any other.
   @exclusivity(unchecked) var inlineBudget = 0
@@ -162,4 +170,9 @@ struct LoopStatistics: Sendable {
   /// after their submission.
   var lateRegistrations = 0
   var inlineCompletions = 0
+  /// Work stealing in a group: steals from a sibling, the jobs they took,
+  /// and the sleeping siblings this loop woke to give them work.
+  var steals = 0
+  var jobsStolen = 0
+  var siblingsWoken = 0
 }

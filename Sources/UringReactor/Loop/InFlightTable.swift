@@ -57,12 +57,12 @@ protocol CompletionHandler: AnyObject {
 /// Who waits for an in-flight operation's completion.
 enum Waiter {
   /// A suspended task, resumed once with the final completion.
-  case task(UnsafeContinuation<OperationOutcome, Never>)
+  case task(LoopContinuation<OperationOutcome>)
   /// A suspended task with no cancellation handler yet
   /// (``CancellationRegistration/lazy``): resumed with the final completion,
   /// or, if the operation is still in flight after its submission, with
   /// ``OperationOutcome/mustRegister``.
-  case unregisteredTask(UnsafeContinuation<OperationOutcome, Never>)
+  case unregisteredTask(LoopContinuation<OperationOutcome>)
   /// No waiter yet: its task was resumed to register a cancellation handler
   /// and has not waited again, or the operation was submitted inline
   /// (`EventLoop.completeInline`) and its task has not suspended.

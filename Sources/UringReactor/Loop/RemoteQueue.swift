@@ -52,12 +52,6 @@ final class RemoteQueue: Sendable {
   // `waitForWakers` loads with acquire, so the ring and the eventfd are closed
   // only after every wake-up aimed at them has finished.
   private let activeWakers = Atomic<Int>(0)
-  /// Roughly how many jobs wait to run on the loop: its ready queue as the
-  /// loop last published it (once per iteration), plus the jobs other loops
-  /// pushed since. What a ``ReactorGroup`` compares to place new work.
-  // Ordering: relaxed; an estimate that orders nothing (the inbox lock and
-  // `pending` carry the jobs themselves).
-  private let backlog = Atomic<Int>(0)
   /// The eventfd whose read is armed on the ring.
   let eventFD: CInt
 
@@ -107,18 +101,29 @@ final class RemoteQueue: Sendable {
     _ = withUnsafeBytes(of: &one) { Glibc.write(eventFD, $0.baseAddress, 8) }
   }
 
-  /// The loop's estimated backlog (see `backlog`). Any thread; no lock.
-  var estimatedBacklog: Int { backlog.load(ordering: .relaxed) }
+  /// Whether the loop announced that it waits (or is about to wait) in
+  /// `io_uring_enter`. Any thread; no lock.
+  var isSleeping: Bool { sleeping.load(ordering: .sequentiallyConsistent) }
 
-  /// Loop thread, once per iteration: publishes how many jobs it has ready.
-  func publishBacklog(_ count: Int) {
-    backlog.store(count, ordering: .relaxed)
+  /// Wakes the loop if it sleeps, with nothing pushed: a sibling of its group
+  /// has work for it to steal (`GroupScheduler.offerWork(from:)`). Returns
+  /// whether this call woke it. Does nothing once the inbox is closed (the
+  /// eventfd may be gone).
+  func nudge() -> Bool {
+    let open = inbox.withLock { inbox -> Bool in
+      if inbox.closed { return false }
+      activeWakers.add(1, ordering: .relaxed)
+      return true
+    }
+    guard open else { return false }
+    defer { activeWakers.subtract(1, ordering: .releasing) }
+    guard sleeping.exchange(false, ordering: .sequentiallyConsistent) else { return false }
+    wake()
+    return true
   }
 
-  /// Another loop is about to push `count` jobs.
-  func addBacklog(_ count: Int) {
-    backlog.add(count, ordering: .relaxed)
-  }
+  /// How many pushes wait to be taken (tests).
+  var pendingCount: Int { pending.load(ordering: .sequentiallyConsistent) }
 
   /// Whether items wait (cheap; no lock).
   var hasPending: Bool { pending.load(ordering: .relaxed) > 0 }

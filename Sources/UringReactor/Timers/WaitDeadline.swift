@@ -54,12 +54,12 @@ extension EventLoop {
   /// Tells the handler of every wait whose deadline is at or before `now`,
   /// earliest first. Called where the loop expires its `.continuous` timers;
   /// a resumption here is the loop's continuation of the waiting task's
-  /// work (like a completion's: `handlingCompletions`).
+  /// work (like a completion's: `resumingWaiters`).
   func expireWaitDeadlines(now: Int64) {
     guard timers.waitCount > 0 else { return }
-    let wasHandlingCompletions = handlingCompletions
-    handlingCompletions = true
-    defer { handlingCompletions = wasHandlingCompletions }
+    let wasResumingWaiters = resumingWaiters
+    resumingWaiters = true
+    defer { resumingWaiters = wasResumingWaiters }
     while let (handler, timer) = timers.popDueWait(now: now) {
       handler.deadlinePassed(timer)
     }

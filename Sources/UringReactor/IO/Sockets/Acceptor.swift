@@ -32,7 +32,7 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   @exclusivity(unchecked) private var queue: [CInt] = []
   @exclusivity(unchecked) private var queueHead = 0
   @exclusivity(unchecked) private var pendingError: IOError?
-  @exclusivity(unchecked) private var waiter: UnsafeContinuation<Result<CInt?, IOError>, Never>?
+  @exclusivity(unchecked) private var waiter: LoopContinuation<Result<CInt?, IOError>>?
   @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
   /// The waiter's deadline in the loop's timer queues, if it has one.
   @exclusivity(unchecked) private var waiterDeadline: WaitTimer?
@@ -94,7 +94,7 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
     let generation = waiterGeneration
     let reactor = listener.reactor
     let result = await loop.suspend {
-      (continuation: UnsafeContinuation<Result<CInt?, IOError>, Never>) in
+      (continuation: LoopContinuation<Result<CInt?, IOError>>) in
       if Task.isCancelled {
         continuation.resume(returning: .failure(self.error(.cancelled)))
         return
@@ -126,7 +126,7 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   }
 
   /// Takes the waiting consumer, if any, and removes its deadline.
-  private func takeWaiter() -> UnsafeContinuation<Result<CInt?, IOError>, Never>? {
+  private func takeWaiter() -> LoopContinuation<Result<CInt?, IOError>>? {
     guard let waiter else { return nil }
     self.waiter = nil
     if let timer = waiterDeadline {

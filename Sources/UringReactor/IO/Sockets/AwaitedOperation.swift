@@ -21,7 +21,7 @@ final class AwaitedOperation: CompletionHandler, @unchecked Sendable {
   /// Linked to an `IORING_OP_LINK_TIMEOUT` at this deadline
   /// (``EventLoop/awaitStarted(_:start:)`` checks it, `start` passes it on).
   let deadline: OperationDeadline?
-  var continuation: UnsafeContinuation<OperationOutcome, Never>?
+  var continuation: LoopContinuation<OperationOutcome>?
   private var firstResult: Int32?
   /// Why the first CQE ended the send, if it was cancelled.
   private var firstCancellation: CancellationReason?
@@ -80,7 +80,7 @@ extension EventLoop {
     // SAFETY: `start` runs on this (the loop) thread, synchronously, inside
     // `register`, before `suspend` returns.
     let start = SameThread(start)
-    return await suspend { (continuation: UnsafeContinuation<OperationOutcome, Never>) in
+    return await suspend { (continuation: LoopContinuation<OperationOutcome>) in
       if token.isCancelledBeforeStart || Task.isCancelled {
         continuation.resume(
           returning: OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task))

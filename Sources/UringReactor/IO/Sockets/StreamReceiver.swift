@@ -46,7 +46,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   @exclusivity(unchecked) private var queue = ChunkQueue()
   /// What follows the queued chunks: end of stream or an error.
   @exclusivity(unchecked) private var end: Event?
-  @exclusivity(unchecked) private var waiter: UnsafeContinuation<Event, Never>?
+  @exclusivity(unchecked) private var waiter: LoopContinuation<Event>?
   @exclusivity(unchecked) private var waiterGeneration: UInt64 = 0
   /// The waiter's deadline in the loop's timer queues, if it has one.
   @exclusivity(unchecked) private var waiterDeadline: WaitTimer?
@@ -111,7 +111,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
     waiterGeneration &+= 1
     let generation = waiterGeneration
     let reactor = pool.reactor
-    return await loop.suspend { (continuation: UnsafeContinuation<Event, Never>) in
+    return await loop.suspend { (continuation: LoopContinuation<Event>) in
       if Task.isCancelled {
         continuation.resume(returning: .failure(self.cancelledError))
         return
@@ -150,7 +150,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   }
 
   /// Takes the waiting consumer, if any, and removes its deadline.
-  private func takeWaiter() -> UnsafeContinuation<Event, Never>? {
+  private func takeWaiter() -> LoopContinuation<Event>? {
     guard let waiter else { return nil }
     self.waiter = nil
     if let timer = waiterDeadline {
