@@ -125,6 +125,9 @@ public final class ReactorGroup: Sendable {
 
   /// Shuts every reactor down, then the offload pool. May be called from a
   /// task running on one of the reactors.
+  ///
+  /// Every `Task.sleep` waiting on the group's reactors returns at once,
+  /// early and without throwing; see ``Reactor/shutdown()``.
   public func shutdown() async {
     for reactor in members.reactors { reactor.requestShutdown() }
     for reactor in members.reactors { await reactor.shutdown() }

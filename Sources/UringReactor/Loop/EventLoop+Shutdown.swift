@@ -4,9 +4,11 @@ import Uring
 extension EventLoop {
   /// Stops taking operations and cancels every one in flight. Jobs keep
   /// running, so the waiters resume (with "shut down") and their tasks go on.
+  /// Every sleep waiting here ends now (``wakeSleepers(onLoop:)``).
   func beginShutdown() {
     guard lifecycle == .running else { return }
     setLifecycle(.draining)
+    wakeSleepers(onLoop: true)
     for userData in table.occupied() {
       let isUserOperation = table.withEntry(userData) { entry -> Bool in
         switch entry.waiter {
@@ -19,11 +21,11 @@ extension EventLoop {
   }
 
   /// Called with the inbox closed and only the eventfd read in flight: cancels
-  /// it, reaps every last CQE, then tears the ring down. Delayed jobs still
-  /// waiting move to the fallback queue, to run at their deadline.
+  /// it, reaps every last CQE, then tears the ring down. Delayed jobs
+  /// scheduled during the drain run now, on the fallback queue.
   func finish() {
     if !outbox.isEmpty { flushOutbox() }
-    handOffTimers()
+    wakeSleepers(onLoop: false)
     if wakeupArmed {
       for userData in table.occupied() {
         submitInternal(.cancel(userData: userData, flags: 0))

@@ -127,12 +127,21 @@ extension EventLoop {
     expireTimers(clock)
   }
 
-  /// At termination: the delayed jobs still waiting run on the fallback queue
-  /// at their deadline. None runs early, none is dropped.
-  func handOffTimers() {
-    for (clock, entry) in timers.removeAll() {
-      runAfterTerminationLater(
-        TimerRequest(job: entry.job, deadline: entry.deadline, clock: clock, sleeper: 0))
+  /// Shutdown: every delayed job waiting here runs now, before its deadline,
+  /// so each `Task.sleep` waiting on this reactor returns at once (early, and
+  /// without throwing: a wake-up job can only resume its sleep; only task
+  /// cancellation makes one throw). When shutdown begins they run on the loop
+  /// (`onLoop`), with the jobs of the drain; the sleeps begun during the
+  /// drain run when the loop stops, on the fallback queue. A sleep begun
+  /// after termination waits for its deadline there (`schedule`): a task
+  /// that sleeps in a loop keeps its pace instead of spinning.
+  func wakeSleepers(onLoop: Bool) {
+    for (_, entry) in timers.removeAll() {
+      if onLoop {
+        enqueue(entry.job, kind: .wake)
+      } else {
+        runAfterTermination(ReadyJob(job: entry.job, kind: .wake))
+      }
     }
   }
 

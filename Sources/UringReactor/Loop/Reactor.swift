@@ -23,8 +23,9 @@ public import Uring
 ///
 /// Lifetime: call ``shutdown()`` (or ``shutdownBlocking()``) when done. It stops
 /// taking operations, cancels every one in flight, waits for every completion,
-/// resumes every waiter with ``IOError/Kind/reactorShutDown`` and joins the
-/// thread. Dropping the last reference does the same. Jobs that arrive after
+/// resumes every waiter with ``IOError/Kind/reactorShutDown``, ends every
+/// `Task.sleep` waiting on it (they return early) and joins the thread.
+/// Dropping the last reference does the same. Jobs that arrive after
 /// that still run (serially, on a fallback queue) and their I/O fails.
 public final class Reactor: Sendable {
   let loop: EventLoop
@@ -169,6 +170,17 @@ public final class Reactor: Sendable {
   /// flight, waits for every CQE, resumes every waiter with
   /// ``IOError/Kind/reactorShutDown``, then joins the thread. Idempotent. May be
   /// called from a task running on the reactor itself.
+  ///
+  /// Sleeping tasks do not hold it up: every `Task.sleep` waiting on this
+  /// reactor (tasks that prefer it, or its group, or any task under
+  /// ``ReactorRuntime``) returns at once, early and without throwing, as if
+  /// its deadline had passed. (An executor can only run a sleep's wake-up
+  /// job; only cancelling the task makes a sleep throw.) Code that must tell
+  /// checks the clock, or `Task.isCancelled` if it cancels its tasks. A sleep
+  /// begun during the shutdown also ends when the loop stops; one begun after
+  /// the reactor terminated waits for its deadline off the reactor (a task
+  /// sleeping in a loop keeps its pace instead of spinning): cancel that
+  /// task to end it.
   public func shutdown() async {
     requestShutdown()
     await exit.wait()
