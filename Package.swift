@@ -20,6 +20,7 @@ let package = Package(
     .executable(name: "echo-server", targets: ["echo-server"]),
     .executable(name: "http-server", targets: ["http-server"]),
     .executable(name: "global-executor", targets: ["global-executor"]),
+    .executable(name: "main-thread", targets: ["main-thread"]),
     // For the Benchmarks/ package only (the C baselines); not API.
     .library(name: "CBaselines", targets: ["CBaselines"]),
     .executable(name: "uring-cp", targets: ["uring-cp"]),
@@ -77,6 +78,11 @@ let package = Package(
     .executableTarget(
       name: "global-executor", dependencies: ["UringReactor", "CLibUring"],
       path: "Examples/global-executor", swiftSettings: strictSwift),
+    // Example: DispatchQueue.main, the main actor, Foundation's RunLoop and
+    // shutdown with sleepers under ReactorRuntime (the one example using Foundation).
+    .executableTarget(
+      name: "main-thread", dependencies: ["UringReactor", "CLibUring"],
+      path: "Examples/main-thread", swiftSettings: strictSwift),
     // Examples: a TCP echo server and an HTTP/1.1 server on one reactor.
     .executableTarget(
       name: "echo-server", dependencies: ["UringReactor", "ServerCommandLine"],

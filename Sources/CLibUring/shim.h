@@ -76,6 +76,24 @@ static inline int clu_eventfd(unsigned initval, int flags) {
 static const int CLU_EFD_CLOEXEC = EFD_CLOEXEC;
 static const int CLU_EFD_NONBLOCK = EFD_NONBLOCK;
 
+// MARK: - libdispatch's main queue (ReactorRuntime's main reactor drains it)
+
+// libdispatch's run-loop hooks, which Foundation's CFRunLoop uses; they are
+// not in <dispatch/dispatch.h> but are exported by the toolchain's
+// libdispatch.so. The handle is the main queue's wake-up eventfd (created on
+// first use, non-blocking; libdispatch writes it when blocks wait, and never
+// reads it); the callback runs the blocks waiting, and must be called on the
+// main thread. Only targets that link Dispatch may call these.
+extern int _dispatch_get_main_queue_handle_4CF(void);
+extern void _dispatch_main_queue_callback_4CF(void *msg);
+
+static inline int clu_dispatch_main_queue_handle(void) {
+  return _dispatch_get_main_queue_handle_4CF();
+}
+static inline void clu_dispatch_drain_main_queue(void) {
+  _dispatch_main_queue_callback_4CF(NULL);
+}
+
 // MARK: - Threads
 static inline pid_t clu_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 /// pthread_setname_np is hidden behind _GNU_SOURCE in SwiftGlibc.

@@ -71,6 +71,42 @@ public final class ChildProcess {
     return ChildOutput(status: status, standardOutput: text)
   }
 
+  /// Like ``run(_:_:silenceStandardError:)``, but never waits longer than
+  /// `timeLimit`: a child that has not closed its output by then is killed
+  /// (`SIGKILL`) and the result says ``ChildOutput/timedOut``. For programs
+  /// that could hang; the limit is a bound, not a measurement.
+  public static func run(
+    _ path: String, _ arguments: [String], timeLimit: Duration,
+    silenceStandardError: Bool = false
+  ) throws(ChildProcessError) -> ChildOutput {
+    let child = try ChildProcess(path, arguments, silenceStandardError: silenceStandardError)
+    let deadline = ContinuousClock.now + timeLimit
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    var timedOut = false
+    while true {
+      let left = ContinuousClock.now.duration(to: deadline)
+      if left <= .zero {
+        timedOut = true
+        kill(child.pid, SIGKILL)
+        bytes += child.readAll()
+        break
+      }
+      var ready = pollfd(fd: child.output, events: Int16(POLLIN), revents: 0)
+      let milliseconds = CInt(clamping: left.components.seconds * 1000 + 1)
+      if poll(&ready, 1, milliseconds) <= 0 { continue }
+      let count = chunk.withUnsafeMutableBytes { read(child.output, $0.baseAddress, $0.count) }
+      if count > 0 {
+        bytes += chunk[..<count]
+      } else if count == 0 || errno != EINTR {
+        break
+      }
+    }
+    let status = try child.waitStatus()
+    return ChildOutput(
+      status: status, standardOutput: String(decoding: bytes, as: UTF8.self), timedOut: timedOut)
+  }
+
   /// Reads one line of its output (without the newline); `nil` at end.
   public func readLine() -> String? {
     var line: [UInt8] = []
@@ -112,6 +148,8 @@ public struct ChildOutput: Sendable {
   /// The raw wait status.
   public var status: Int32
   public var standardOutput: String
+  /// It was killed for running past its time limit.
+  public var timedOut = false
   /// The exit code, or `nil` if a signal ended the child (`WIFEXITED` and
   /// `WEXITSTATUS` are function-like macros Swift cannot import).
   public var exitCode: Int32? { status & 0x7f == 0 ? (status >> 8) & 0xff : nil }

@@ -34,6 +34,23 @@ import Uring
 /// (`Task.sleep` becomes an io_uring timeout): a replacement executor that does
 /// not would make `Task.sleep` crash.
 ///
+/// The main thread:
+/// - `@MainActor` code runs on reactor 0, on the main thread.
+/// - `DispatchQueue.main` is drained by reactor 0: its blocks run on the main
+///   thread, isolated to the main actor, in the order posted. The loop polls
+///   libdispatch's main-queue eventfd on its ring (the hook Foundation's
+///   run loop uses) and runs the waiting blocks as a main actor job.
+/// - Foundation's run loops are *not* driven by the reactors (this library
+///   does not use Foundation). A `Timer` scheduled on `RunLoop.main` fires
+///   only while the program runs `RunLoop.main` itself, and running it from
+///   the main actor (`RunLoop.main.run(...)`) blocks reactor 0 and the main
+///   actor for that long; `RunLoop.main.run()` blocks them for good. Use
+///   `Task.sleep` in a task for timers, or give Foundation run-loop code a
+///   thread of its own (`Thread { RunLoop.current.run() }`).
+///
+/// Shutdown: when the entry point returns, tasks still sleeping do not hold
+/// the exit up; their sleeps return early (see ``Reactor/shutdown()``).
+///
 /// Toolchains: the SPI is Swift 6.3's. With an older compiler the adoption
 /// code is not built and ``run(_:_:)`` stops the process with instructions;
 /// a newer toolchain that changed the SPI fails to compile
@@ -102,6 +119,9 @@ public enum ReactorRuntime {
         adopted = group
       }
       _createExecutors(factory: ReactorExecutorFactory.self)
+      // DispatchQueue.main: its blocks run on the main actor (reactor 0).
+      let mainLoop = group.reactors[0].loop
+      Task { @MainActor in MainQueueDrain.start(on: mainLoop) }
       let status = Locked<Int32>(0)
       Task {
         do {
@@ -151,7 +171,7 @@ extension UringReactorMain {
 }
 
 /// Writes `line` and a newline to standard error (fd 2).
-private func printToStandardError(_ line: String) {
+func printToStandardError(_ line: String) {
   let text = line + "\n"
   _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
 }
