@@ -28,6 +28,33 @@ extension EventLoop {
     return true
   }
 
+  /// How long an idle group member looks for work before it sleeps: about
+  /// what waking it would cost (a cross-CPU wake-up takes 20-40 us here).
+  static let searchNanoseconds: Int64 = 40_000
+
+  /// Loop thread of a group member with nothing to run: looks for work for a
+  /// short while (``searchNanoseconds``) before sleeping, as long as a
+  /// sibling is awake (a busy sibling makes work to take; sleeping ones make
+  /// none). Meanwhile this loop does not count as sleeping, so a sibling that
+  /// queues work pays no wake-up for it: bursts of small tasks (a fan-out)
+  /// do not turn into a sleep and a wake-up per burst. Each round also enters
+  /// the kernel without waiting, which posts this loop's own completions
+  /// (with `DEFER_TASKRUN` the kernel posts them only there). Returns whether
+  /// it found work.
+  func searchForWork() -> Bool {
+    guard let group, lifecycle == .running else { return false }
+    let scheduler = group.scheduler
+    let deadline = TimerClock.suspending.now + EventLoop.searchNanoseconds
+    while scheduler.hasAwakeSibling(besides: group.index) {
+      if remote.hasPending || stealWork() { return true }
+      ring!.submitAndFlushCompletions()
+      handleCompletions()
+      if !ready.isEmpty || runQueue.count > 0 || !unregistered.isEmpty { return true }
+      if TimerClock.suspending.now >= deadline { break }
+    }
+    return false
+  }
+
   /// Loop thread of a group member: wakes a sleeping sibling to take some
   /// of this loop's queued group jobs.
   func offerWork() {

@@ -64,6 +64,16 @@ final class GroupScheduler: Sendable {
     return false
   }
 
+  /// Whether a sibling of reactor `index` is awake (running jobs, or
+  /// searching for some).
+  func hasAwakeSibling(besides index: Int) -> Bool {
+    guard let peers else { return false }
+    for (peer, remote) in peers.remotes.enumerated() where peer != index && !remote.isSleeping {
+      return true
+    }
+    return false
+  }
+
   /// Whether a sibling of reactor `index` has jobs queued that it could take.
   func hasWork(besides index: Int) -> Bool {
     guard let peers else { return false }

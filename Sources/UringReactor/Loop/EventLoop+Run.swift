@@ -11,7 +11,7 @@ extension EventLoop {
       statistics.iterations += 1
       runReadyJobs()
       if remote.hasPending { takeRemote() }
-      if lifecycle == .draining, ready.isEmpty, runQueue.count == 0,
+      if lifecycle == .draining, ready.isEmpty, readyClosures.isEmpty, runQueue.count == 0,
         table.count == (wakeupArmed ? 1 : 0)
       {
         // Closing first, so no job is queued locally once the inbox is closed.
@@ -27,7 +27,9 @@ extension EventLoop {
       if timers.needsReconcile { reconcileTimers() }
       // A task waiting without a cancellation handler must not be left
       // waiting on a sleeping loop: no sleep while any is (`promptRegistrations`).
-      if !ready.isEmpty || runQueue.count > 0 || !unregistered.isEmpty || stealWork() {
+      if !ready.isEmpty || !readyClosures.isEmpty || runQueue.count > 0 || !unregistered.isEmpty
+        || stealWork() || searchForWork()
+      {
         ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
         if let group, group.scheduler.hasWork(besides: group.index) {
@@ -53,6 +55,7 @@ extension EventLoop {
   /// that must run here, then the group jobs of the run queue. Jobs they make
   /// ready run next iteration, after their I/O has been submitted.
   func runReadyJobs() {
+    if !readyClosures.isEmpty { runClosures() }
     let grouped = group == nil ? 0 : runQueue.count
     if !ready.isEmpty { runPinnedJobs(lastOfIteration: grouped == 0) }
     if grouped > 0 { runGroupJobs(grouped) }
@@ -138,6 +141,7 @@ extension EventLoop {
       offerWorkIfQueued()
     }
     spareInbox = inbox.jobs
+    readyClosures.append(contentsOf: inbox.closures)
     for request in inbox.timers { schedule(request) }
     for userData in inbox.cancellations { cancelOnLoop(userData, reason: .task) }
     if inbox.shutdownRequested { beginShutdown() }

@@ -49,7 +49,7 @@ extension EventLoop {
 
 extension Reactor {
   /// Runs `body` on the loop thread: right now if the caller is there,
-  /// otherwise soon, from a task that prefers the reactor (one inbox push).
+  /// otherwise soon, as a closure job (one inbox push, no task).
   /// `body` gets the loop if it still owns its state, `nil` once the reactor
   /// has terminated (it may then only release what it holds, e.g. close a
   /// descriptor or return a slot, never touch the ring).
@@ -57,13 +57,10 @@ extension Reactor {
   /// For `deinit`s and cancellation handlers, which may run on any thread but
   /// must leave the ring to the loop (rule 5).
   func runOnLoop(_ body: @escaping @Sendable (EventLoop?) -> Void) {
-    let loop = self.loop
     if loop.ownsLoopState {
       body(loop)
       return
     }
-    Task(executorPreference: self) {
-      body(loop.ownsLoopState ? loop : nil)
-    }
+    loop.execute(body)
   }
 }

@@ -39,6 +39,10 @@ final class EventLoop: @unchecked Sendable {
   @exclusivity(unchecked) var table = InFlightTable(capacity: 1024)
   /// Jobs ready to run next iteration that must run on this reactor.
   @exclusivity(unchecked) var ready: [ReadyJob] = []
+  /// Closures to run next iteration (``Reactor/execute(_:)``).
+  @exclusivity(unchecked) var readyClosures: [LoopClosure] = []
+  /// The batch of closures being run (kept to reuse its capacity).
+  @exclusivity(unchecked) var runningClosures: [LoopClosure] = []
   /// Group jobs ready to run here or, if a sibling is idle, there
   /// (``GroupScheduler``). Unused outside a group.
   let runQueue = RunQueue()

@@ -14,6 +14,8 @@ import Synchronization
 final class RemoteQueue: Sendable {
   struct Inbox {
     var jobs: [ReadyJob] = []
+    /// Closures to run on the loop thread (``Reactor/execute(_:)``).
+    var closures: [LoopClosure] = []
     /// Delayed jobs scheduled from other threads.
     var timers: [TimerRequest] = []
     var cancellations: [UInt64] = []
@@ -138,6 +140,7 @@ final class RemoteQueue: Sendable {
       swap(&taken.jobs, &inbox.jobs)
       swap(&inbox.jobs, &spare)
       swap(&taken.cancellations, &inbox.cancellations)
+      swap(&taken.closures, &inbox.closures)
       swap(&taken.timers, &inbox.timers)
       taken.shutdownRequested = inbox.shutdownRequested
       return taken
@@ -178,7 +181,9 @@ final class RemoteQueue: Sendable {
   /// Closes the inbox if it is empty. Returns `false` if items arrived.
   func closeIfEmpty() -> Bool {
     inbox.withLock { inbox in
-      guard inbox.jobs.isEmpty, inbox.cancellations.isEmpty, inbox.timers.isEmpty else {
+      guard inbox.jobs.isEmpty, inbox.cancellations.isEmpty, inbox.timers.isEmpty,
+        inbox.closures.isEmpty
+      else {
         return false
       }
       inbox.closed = true
