@@ -25,6 +25,11 @@ public import Uring
 ///   write; a reactor that is busy is not woken at all.
 /// - Blocking work io_uring has no operation for goes to the group's bounded
 ///   ``offloadPool`` (``offload(_:)``), shut down with the group.
+/// - A job that blocks its reactor's thread (a long computation, a blocking
+///   syscall) holds up everything that must run on that reactor: its actors'
+///   jobs, tasks that prefer it, its completions and timers. Group tasks
+///   queued behind it are taken by the other reactors. Run blocking calls
+///   with ``offload(_:)`` and split long computations with `Task.yield()`.
 ///
 /// Thread-safety: `Sendable`; every method may be called from any thread.
 /// Lifetime: call ``shutdown()`` (or ``shutdownBlocking()``); it shuts every

@@ -255,7 +255,7 @@ public final class File: Sendable {
   }
 
   /// An error about this file: `kind`, `operation` and its ``path``.
-  private func error(_ kind: IOError.Kind, _ operation: Opcode) -> IOError {
+  func error(_ kind: IOError.Kind, _ operation: Opcode) -> IOError {
     IOError(kind, operation: operation, path: path)
   }
 }
