@@ -94,6 +94,12 @@ let package = Package(
     .target(
       name: "ServerCommandLine", dependencies: ["UringReactor"],
       path: "Examples/ServerCommandLine", swiftSettings: strictSwift),
+    // A child process of the broken-pipe tests: writes to a pipe and sockets
+    // whose reader is gone, and reports how it went.
+    .executableTarget(
+      name: "broken-pipe-probe",
+      dependencies: ["UringReactor", .product(name: "SystemPackage", package: "swift-system")],
+      path: "Tests/BrokenPipeProbe", swiftSettings: strictSwift),
     // Helpers both test targets share: spawning the built examples and tools.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSwift),
     .testTarget(

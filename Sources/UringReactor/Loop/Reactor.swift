@@ -21,6 +21,14 @@ public import Uring
 /// Thread-safety: every method may be called from any thread. Only the loop
 /// thread touches the ring; other threads post to it.
 ///
+/// Signals: a write whose reader is gone throws ``IOError`` `EPIPE` and
+/// never raises `SIGPIPE`. Socket sends pass `MSG_NOSIGNAL`; for
+/// `IORING_OP_WRITE` (pipes, files), which has no such flag, the loop thread
+/// blocks `SIGPIPE` in its own signal mask (the kernel raises it in the
+/// thread that issues the write, the loop thread, inside `io_uring_enter`).
+/// The process's disposition is never changed. Threads created from a job on
+/// the loop thread inherit that mask.
+///
 /// Lifetime: call ``shutdown()`` (or ``shutdownBlocking()``) when done. It stops
 /// taking operations, cancels every one in flight, waits for every completion,
 /// resumes every waiter with ``IOError/Kind/reactorShutDown``, ends every
@@ -73,6 +81,8 @@ public final class Reactor: Sendable {
       }
       startup.report(.success(loop))
       startup.awaitStart()
+      // A broken pipe is an EPIPE, never a SIGPIPE (the thread ends with it).
+      _ = BrokenPipeSignal.blockOnLoopThread()
       loop.run()
       exit.signal()
     }
@@ -133,7 +143,10 @@ public final class Reactor: Sendable {
   /// `init(onCallingThread:configure:)`) until it is shut down.
   func runOnCallingThread() {
     precondition(thread == nil, "reactor '\(name)' runs on its own thread")
+    // A broken pipe is an EPIPE, never a SIGPIPE, while the loop runs here.
+    let signalMask = BrokenPipeSignal.blockOnLoopThread()
     loop.run()
+    BrokenPipeSignal.restore(signalMask)
     exit.signal()
   }
 

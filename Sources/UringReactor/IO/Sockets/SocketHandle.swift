@@ -40,7 +40,6 @@ final class SocketHandle: @unchecked Sendable {
     self.loop = reactor.loop
     self.peer = peer
     self.state = Atomic(descriptor)
-    _ = SocketHandle.ignoreBrokenPipeSignal
   }
 
   deinit {
@@ -119,13 +118,6 @@ final class SocketHandle: @unchecked Sendable {
   private var needsAbandon: Bool {
     state.load(ordering: .relaxed) >= 0
   }
-
-  /// Sockets report a closed peer as `EPIPE` (every send passes
-  /// `MSG_NOSIGNAL`); ignoring `SIGPIPE` also covers plain writes to a
-  /// socket. Done once, when the first socket is made.
-  private static let ignoreBrokenPipeSignal: Void = {
-    _ = signal(SIGPIPE, SIG_IGN)
-  }()
 }
 
 extension OperationOutcome {
