@@ -61,6 +61,45 @@ struct SocketStreamTests {
     }
   }
 
+  /// TCP_NODELAY is on by default on both ends of a TCP connection (a
+  /// response written in two parts must not wait for a delayed ACK), and off
+  /// where the options say `noDelay: false`.
+  @Test(arguments: [SocketAddress.loopbackIPv4(port: 0), .loopbackIPv6(port: 0)])
+  func noDelayIsOnByDefault(_ loopback: SocketAddress) async throws {
+    try await withReactor { reactor in
+      let listener = try await SocketListener.listen(on: loopback, on: reactor)
+      let client = try await SocketStream.connect(to: listener.localAddress, on: reactor)
+      var connections = listener.connections.makeAsyncIterator()
+      let accepted = try #require(try await connections.next())
+      #expect(try await client.options().noDelay == true)
+      #expect(try await accepted.options().noDelay == true)
+      // A request and a response, each written in two parts.
+      for round in 0..<3 {
+        try await client.writeAll(copying: Array("GET /\(round) ".utf8))
+        try await client.writeAll(copying: Array("HTTP/1.1\n".utf8))
+        let request = "GET /\(round) HTTP/1.1\n"
+        #expect(try await accepted.receive(exactly: request.utf8.count) == Array(request.utf8))
+        try await accepted.writeAll(copying: Array("200 ".utf8))
+        try await accepted.writeAll(copying: Array("OK\n".utf8))
+        #expect(try await client.receive(exactly: 7) == Array("200 OK\n".utf8))
+      }
+      for stream in [client, accepted] { try await stream.close() }
+      try await listener.close()
+
+      // The options can keep Nagle's algorithm, on either end.
+      let nagle = SocketOptions(noDelay: false, reuseAddress: true)
+      let quiet = try await SocketListener.listen(on: loopback, options: nagle, on: reactor)
+      let slowClient = try await SocketStream.connect(
+        to: quiet.localAddress, options: SocketOptions(noDelay: false), on: reactor)
+      var quietConnections = quiet.connections.makeAsyncIterator()
+      let slowAccepted = try #require(try await quietConnections.next())
+      #expect(try await slowClient.options().noDelay == false)
+      #expect(try await slowAccepted.options().noDelay == false)
+      for stream in [slowClient, slowAccepted] { try await stream.close() }
+      try await quiet.close()
+    }
+  }
+
   /// Reads and writes with caller-owned buffers (`IORING_OP_RECV`/`SEND`).
   @Test func ownedAndSharedBufferReadsAndWrites() async throws {
     try await withReactor { reactor in

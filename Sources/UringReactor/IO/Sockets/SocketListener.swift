@@ -40,6 +40,10 @@ public final class SocketListener: Sendable {
   /// `backlog` (`bind(2)` and `listen(2)` are non-blocking calls, made on the
   /// loop thread).
   ///
+  /// Over TCP the listening socket gets `TCP_NODELAY` unless
+  /// `options.noDelay` is `false`, and every accepted connection inherits
+  /// it (see ``SocketOptions/noDelay``).
+  ///
   /// - Throws: ``IOError`` carrying `address`: `EADDRINUSE`
   ///   (``IOError/isAddressInUse``), `EACCES`, `EADDRNOTAVAIL`...
   nonisolated(nonsending) public static func listen(
@@ -48,7 +52,7 @@ public final class SocketListener: Sendable {
     options: SocketOptions = SocketOptions(reuseAddress: true),
     on reactor: Reactor
   ) async throws(IOError) -> SocketListener {
-    var settings = options
+    var settings = options.withStreamDefaults(for: address)
     if case .unix = address {
       settings.reuseAddress = nil
       settings.reusePort = nil

@@ -6,6 +6,14 @@ import Uring
 /// the loop thread where the descriptor lives). `nil` fields are left as they are.
 public struct SocketOptions: Sendable, Hashable {
   /// `TCP_NODELAY`: send small segments at once (no Nagle delay). TCP only.
+  ///
+  /// On by default for TCP streams: `nil` here means `true` for the streams
+  /// ``SocketStream/connect(to:timeout:options:buffers:on:)`` makes and the
+  /// connections a ``SocketListener`` accepts (set on the listening socket,
+  /// which they inherit), as in SwiftNIO. With Nagle's algorithm on, a
+  /// response written in two parts (header, then body) waits for the peer's
+  /// delayed ACK, ~40 ms on Linux. Pass `false` to keep Nagle's algorithm.
+  /// ``SocketStream/apply(_:)`` leaves a `nil` as it is.
   public var noDelay: Bool?
   /// `SO_KEEPALIVE`: probe idle connections.
   public var keepAlive: Bool?
@@ -35,6 +43,15 @@ public struct SocketOptions: Sendable, Hashable {
     self.lingerSeconds = lingerSeconds
     self.reuseAddress = reuseAddress
     self.reusePort = reusePort
+  }
+
+  /// These options with the library's defaults for a stream socket at
+  /// `address` filled in: `noDelay` on for TCP unless given.
+  func withStreamDefaults(for address: SocketAddress) -> SocketOptions {
+    var options = self
+    if case .unix = address { return options }
+    if options.noDelay == nil { options.noDelay = true }
+    return options
   }
 
   /// Applies the non-`nil` options to `fd`. Loop thread.

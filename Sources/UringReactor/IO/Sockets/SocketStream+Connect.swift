@@ -13,7 +13,9 @@ extension SocketStream {
   ///     bounds the call too (the earlier deadline wins), with or without a
   ///     `timeout`. A deadline that has passed when the call starts submits
   ///     nothing.
-  ///   - options: applied before connecting (e.g. `noDelay`, buffer sizes).
+  ///   - options: applied before connecting (e.g. buffer sizes). Over TCP,
+  ///     `TCP_NODELAY` is on unless `options.noDelay` is `false`
+  ///     (see ``SocketOptions/noDelay``).
   ///   - buffers: the pool ``receive()`` uses (`nil`: the reactor's shared pool).
   /// - Returns: the connected stream, which owns its descriptor.
   /// - Throws: ``IOError`` carrying `address`: `ECONNREFUSED`
@@ -72,7 +74,7 @@ extension SocketStream {
         family: address.family, type: CInt(SOCK_STREAM.rawValue), address: address)
       // From here the handle owns the descriptor: any failure closes it.
       let handle = SocketHandle(descriptor: fd, peer: address, reactor: reactor)
-      try options.apply(to: fd, address: address)
+      try options.withStreamDefaults(for: address).apply(to: fd, address: address)
       // The slot retains the address and the handle (its descriptor) until
       // the connect's CQE (rule 1); the linked timeout's slot its timespec.
       _ = try await loop.perform(
