@@ -68,11 +68,13 @@ extension File {
   /// cancelled and the open completes anyway, the new descriptor is closed by
   /// the reactor (never leaked) and the call throws ``IOError/Kind/cancelled``.
   ///
-  /// - Throws: `EXDEV` when the path leaves `directory` under `.beneath`,
+  /// - Throws: `EINVAL` for text holding a NUL byte, refused before anything
+  ///   is submitted (see ``FilePathConvertible``);
+  ///   `EXDEV` when the path leaves `directory` under `.beneath`,
   ///   `ELOOP` for a refused symbolic link, `EAGAIN` with `.cachedOnly`, and
   ///   the errors of `open(2)`; `operation` is `.openat2`.
   nonisolated(nonsending) public static func open(
-    _ path: FilePath,
+    _ path: some FilePathConvertible,
     _ mode: FileDescriptor.AccessMode,
     options: FileDescriptor.OpenOptions = [],
     permissions: FilePermissions? = nil,
@@ -80,6 +82,7 @@ extension File {
     relativeTo directory: File? = nil,
     on reactor: Reactor
   ) async throws(IOError) -> File {
+    let path = try path.filePath(for: .openat2)
     let flags = mode.rawValue | options.rawValue | O_CLOEXEC
     let request = OpenHowRequest(
       path: path, flags: flags, mode: UInt32(permissions?.rawValue ?? 0), resolve: resolve.rawValue)

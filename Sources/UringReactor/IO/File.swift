@@ -74,17 +74,21 @@ public final class File: Sendable {
   /// Opens `path` (`IORING_OP_OPENAT`), relative to the working directory
   /// unless `directory` is given. `O_CLOEXEC` is always added.
   ///
+  /// `path` is a `FilePath` or text; text holding a NUL byte is refused with
+  /// `EINVAL` before anything is submitted (see ``FilePathConvertible``).
+  ///
   /// Cancellation: if the task is cancelled and the open completes anyway, the
   /// new descriptor is closed by the reactor (never leaked) and the call
   /// throws ``IOError/Kind/cancelled``.
   nonisolated(nonsending) public static func open(
-    _ path: FilePath,
+    _ path: some FilePathConvertible,
     _ mode: FileDescriptor.AccessMode,
     options: FileDescriptor.OpenOptions = [],
     permissions: FilePermissions? = nil,
     relativeTo directory: FileDescriptor? = nil,
     on reactor: Reactor
   ) async throws(IOError) -> File {
+    let path = try path.filePath(for: .openat)
     let cPath = CStringBox(path)
     let flags = mode.rawValue | options.rawValue | O_CLOEXEC
     let permissionBits = UInt32(permissions?.rawValue ?? 0)

@@ -1,4 +1,4 @@
-public import SystemPackage
+import SystemPackage
 import Uring
 
 /// A file's bytes as an `AsyncSequence` of ``FileChunk``s, read with a
@@ -156,7 +156,7 @@ extension FileSystem {
   ///
   /// - Throws: the errors of opening the file.
   nonisolated(nonsending) public func readChunks(
-    of path: FilePath, chunkSize: Int = 1 << 20, readAhead: Int = 4
+    of path: some FilePathConvertible, chunkSize: Int = 1 << 20, readAhead: Int = 4
   ) async throws(IOError) -> FileChunks {
     let file = try await File.open(path, .readOnly, on: reactor)
     let type = try await file.status().type

@@ -21,10 +21,9 @@ extension FileSystem {
   ///   (`openat`, `readdir`): `ENOENT`, `ENOTDIR`, `EACCES`; or
   ///   ``IOError/Kind/cancelled``.
   nonisolated(nonsending) public func contentsOfDirectory(
-    at path: FilePath, relativeTo directory: File? = nil
-  )
-    async throws(IOError) -> [DirectoryEntry]
-  {
+    at path: some FilePathConvertible, relativeTo directory: File? = nil
+  ) async throws(IOError) -> [DirectoryEntry] {
+    let path = try path.filePath(for: .offloaded)
     var result: [DirectoryEntry] = []
     for try await entry in entries(of: path, relativeTo: directory) {
       result.append(entry)
@@ -38,10 +37,9 @@ extension FileSystem {
   /// - Throws: `EINVAL` if `path` is not a symbolic link, `ENOENT`,
   ///   ``IOError/Kind/cancelled``.
   nonisolated(nonsending) public func destinationOfSymbolicLink(
-    at path: FilePath, relativeTo directory: File? = nil
-  )
-    async throws(IOError) -> FilePath
-  {
+    at path: some FilePathConvertible, relativeTo directory: File? = nil
+  ) async throws(IOError) -> FilePath {
+    let path = try path.filePath(for: .offloaded)
     let base = try await duplicate(directory, for: "readlinkat", path: path)
     let result: Result<FilePath, IOError>
     do throws(OffloadPoolError) {
@@ -70,7 +68,10 @@ extension FileSystem {
   /// `IORING_OP_UNLINKAT`. Symbolic links are removed, never followed.
   ///
   /// - Throws: the first failure; what was removed before stays removed.
-  nonisolated(nonsending) public func removeTree(at path: FilePath) async throws(IOError) {
+  nonisolated(nonsending) public func removeTree(at path: some FilePathConvertible)
+    async throws(IOError)
+  {
+    let path = try path.filePath(for: .unlinkat)
     let status = try await self.status(of: path, followSymbolicLinks: false)
     guard status.type == .directory else {
       try await remove(at: path)

@@ -12,7 +12,10 @@ import Uring
 /// calls on ``offload``, a bounded ``OffloadPool``, never on the loop thread.
 ///
 /// - Paths: relative paths start at `directory` when given (a ``File``
-///   opened on a directory), else at the working directory.
+///   opened on a directory), else at the working directory. A path is a
+///   `FilePath` or text (``FilePathConvertible``); text holding a NUL byte
+///   is refused with ``IOError`` `EINVAL`, naming it, before anything is
+///   submitted.
 /// - Ownership: each path is copied into a C string that the in-flight slot
 ///   retains, with the directory's ``File``, until the final CQE: the
 ///   kernel may read the path after the call was submitted.
@@ -40,9 +43,11 @@ public struct FileSystem: Sendable {
   ///
   /// - Throws: `EEXIST` if something is there, `ENOENT` if the parent is missing.
   nonisolated(nonsending) public func makeDirectory(
-    at path: FilePath, permissions: FilePermissions = FilePermissions(rawValue: 0o755),
+    at path: some FilePathConvertible,
+    permissions: FilePermissions = FilePermissions(rawValue: 0o755),
     relativeTo directory: File? = nil
   ) async throws(IOError) {
+    let path = try path.filePath(for: .mkdirat)
     let request = PathRequest(path, directory: directory)
     let mode = UInt32(permissions.rawValue)
     _ = try await perform(.mkdirat, path: path, request) { request, directory in
@@ -54,8 +59,10 @@ public struct FileSystem: Sendable {
   /// `IORING_OP_MKDIRAT` per missing component. A directory already there is
   /// fine; anything else there throws `EEXIST` or `ENOTDIR`.
   nonisolated(nonsending) public func makeDirectories(
-    at path: FilePath, permissions: FilePermissions = FilePermissions(rawValue: 0o755)
+    at path: some FilePathConvertible,
+    permissions: FilePermissions = FilePermissions(rawValue: 0o755)
   ) async throws(IOError) {
+    let path = try path.filePath(for: .mkdirat)
     var prefix = FilePath(root: path.root)
     for component in path.components {
       prefix.append(component)
@@ -73,9 +80,10 @@ public struct FileSystem: Sendable {
   /// a directory gets a second one with `AT_REMOVEDIR` after `EISDIR`).
   ///
   /// - Throws: `ENOENT`, `ENOTEMPTY` for a directory that is not empty.
-  nonisolated(nonsending) public func remove(at path: FilePath, relativeTo directory: File? = nil)
-    async throws(IOError)
-  {
+  nonisolated(nonsending) public func remove(
+    at path: some FilePathConvertible, relativeTo directory: File? = nil
+  ) async throws(IOError) {
+    let path = try path.filePath(for: .unlinkat)
     do throws(IOError) {
       try await unlink(path, flags: 0, relativeTo: directory)
     } catch  where error.kind == .system(.isDirectory) {
@@ -86,19 +94,20 @@ public struct FileSystem: Sendable {
   /// Removes the empty directory at `path` (`IORING_OP_UNLINKAT` with
   /// `AT_REMOVEDIR`). - Throws: `ENOTDIR`, `ENOTEMPTY`, `ENOENT`.
   nonisolated(nonsending) public func removeDirectory(
-    at path: FilePath, relativeTo directory: File? = nil
-  )
-    async throws(IOError)
-  {
+    at path: some FilePathConvertible, relativeTo directory: File? = nil
+  ) async throws(IOError) {
+    let path = try path.filePath(for: .unlinkat)
     try await unlink(path, flags: FileSystem.removeDirectoryFlag, relativeTo: directory)
   }
 
   /// Renames `source` to `destination` (`IORING_OP_RENAMEAT`), replacing
   /// what is there unless `options` says otherwise.
   nonisolated(nonsending) public func rename(
-    _ source: FilePath, to destination: FilePath, options: RenameOptions = [],
-    relativeTo directory: File? = nil
+    _ source: some FilePathConvertible, to destination: some FilePathConvertible,
+    options: RenameOptions = [], relativeTo directory: File? = nil
   ) async throws(IOError) {
+    let source = try source.filePath(for: .renameat)
+    let destination = try destination.filePath(for: .renameat)
     let request = PathRequest(source, destination, directory: directory)
     let flags = options.rawValue
     _ = try await perform(.renameat, path: source, request) { request, directory in
@@ -110,8 +119,11 @@ public struct FileSystem: Sendable {
 
   /// Makes `link` a new hard link to the file `existing` (`IORING_OP_LINKAT`).
   nonisolated(nonsending) public func link(
-    _ link: FilePath, to existing: FilePath, relativeTo directory: File? = nil
+    _ link: some FilePathConvertible, to existing: some FilePathConvertible,
+    relativeTo directory: File? = nil
   ) async throws(IOError) {
+    let link = try link.filePath(for: .linkat)
+    let existing = try existing.filePath(for: .linkat)
     let request = PathRequest(existing, link, directory: directory)
     _ = try await perform(.linkat, path: link, request) { request, directory in
       .linkat(
@@ -123,8 +135,11 @@ public struct FileSystem: Sendable {
   /// Makes `link` a symbolic link whose target is the text `target`
   /// (`IORING_OP_SYMLINKAT`); the target need not exist.
   nonisolated(nonsending) public func symbolicLink(
-    _ link: FilePath, to target: FilePath, relativeTo directory: File? = nil
+    _ link: some FilePathConvertible, to target: some FilePathConvertible,
+    relativeTo directory: File? = nil
   ) async throws(IOError) {
+    let link = try link.filePath(for: .symlinkat)
+    let target = try target.filePath(for: .symlinkat)
     let request = PathRequest(target, link, directory: directory)
     _ = try await perform(.symlinkat, path: link, request) { request, directory in
       .symlinkat(target: request.first.pointer, directory: directory, path: request.second!.pointer)
@@ -137,8 +152,10 @@ public struct FileSystem: Sendable {
   ///
   /// - Throws: `ENOENT`, `ENOTDIR`, `EACCES`, ``IOError/Kind/cancelled``.
   nonisolated(nonsending) public func status(
-    of path: FilePath, relativeTo directory: File? = nil, followSymbolicLinks: Bool = true
+    of path: some FilePathConvertible, relativeTo directory: File? = nil,
+    followSymbolicLinks: Bool = true
   ) async throws(IOError) -> FileStatus {
+    let path = try path.filePath(for: .statx)
     let request = StatxRequest(path: path)
     let flags: CInt = followSymbolicLinks ? 0 : FileSystem.noFollowFlag
     return try await reactor.onLoop { loop throws(IOError) -> FileStatus in
@@ -155,10 +172,10 @@ public struct FileSystem: Sendable {
 
   /// Whether something exists at `path` (`IORING_OP_STATX`, not following a
   /// final symbolic link). Errors other than `ENOENT`/`ENOTDIR` are thrown.
-  nonisolated(nonsending) public func exists(_ path: FilePath, relativeTo directory: File? = nil)
-    async throws(IOError)
-    -> Bool
-  {
+  nonisolated(nonsending) public func exists(
+    _ path: some FilePathConvertible, relativeTo directory: File? = nil
+  ) async throws(IOError) -> Bool {
+    let path = try path.filePath(for: .statx)
     do throws(IOError) {
       _ = try await status(of: path, relativeTo: directory, followSymbolicLinks: false)
       return true
