@@ -100,7 +100,8 @@ let package = Package(
       name: "broken-pipe-probe",
       dependencies: ["UringReactor", .product(name: "SystemPackage", package: "swift-system")],
       path: "Tests/BrokenPipeProbe", swiftSettings: strictSwift),
-    // Helpers both test targets share: spawning the built examples and tools.
+    // Helpers both test targets share: spawning the built examples and tools,
+    // and the gate that runs tests owning process-wide state alone.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSwift),
     .testTarget(
       name: "UringTests",

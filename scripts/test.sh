@@ -14,10 +14,14 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 source "scripts/install-deps.sh"
 install_packages liburing-dev wrk socat netcat-openbsd
 
-# --no-parallel: several tests count the process's open file descriptors
-# before and after, which only means something with one test running at a time.
-step "swift test --no-parallel $*"
-swift test --no-parallel "$@"
+# In parallel (Swift Testing's default): a test that counts the process's
+# descriptors or changes process-wide state (.ownsProcess) runs alone, the
+# others (.sharesProcess) together (Tests/TestSupport/ProcessGate.swift).
+step "swift test $*"
+swift test "$@"
+
+# The sanitizer runs stay one test at a time (--no-parallel): they are several
+# times slower, and the gate was checked in parallel only in the debug build.
 
 # halt_on_error: a data race fails the run instead of scrolling by.
 step "swift test --sanitize=thread --no-parallel $*"

@@ -2,6 +2,7 @@ import CDeviceDouble
 import Dispatch
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -185,7 +186,7 @@ extension Reactor {
 
 // MARK: - Tests
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct BridgeTests {
   // MARK: Callback flavour
 

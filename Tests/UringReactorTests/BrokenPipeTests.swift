@@ -5,7 +5,7 @@ import Testing
 /// whatever the process's disposition, which the reactor leaves as the
 /// program set it. Run in a child process (`broken-pipe-probe`): a `SIGPIPE`
 /// with the default disposition would kill it.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct BrokenPipeTests {
   @Test(arguments: ["default", "ignore", "handler"])
   func writesToAGoneReaderThrowEPIPEAndLeaveTheDispositionAlone(disposition: String) throws {

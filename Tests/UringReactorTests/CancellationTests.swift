@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -18,7 +19,7 @@ final class CompletionSink: CompletionHandler, @unchecked Sendable {
   }
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct CancellationTests {
   /// Rules 1-3: the in-flight slot is the only owner of the buffer; it stays
   /// alive through the cancellation request and is released right after the
@@ -106,7 +107,7 @@ struct CancellationTests {
 
   /// Rule 4: an open that succeeds after its caller gave up is closed by the
   /// reactor, and the caller sees the cancellation.
-  @Test func abandonedOpenClosesItsDescriptor() async throws {
+  @Test(.ownsProcess) func abandonedOpenClosesItsDescriptor() async throws {
     let path = FileTests.temporaryPath("abandoned-open")
     let fd = open(path.string, O_CREAT | O_WRONLY, 0o600)
     close(fd)

@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -12,14 +13,14 @@ import Uring
 /// instead of them; the stream then ends. Deterministic: each refusal is
 /// provoked on purpose, and the tests wait on CQEs, not on time (one waits
 /// for a deadline, as the kernel's linked timeout reports it).
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ChunkOrderTests {
   /// An owned `O_DIRECT` stream whose `length` ends off a block: the last
   /// read is refused as misaligned when the stream issues its read-ahead,
   /// while the two reads before it are in flight. `next()` hands out both
   /// chunks, then throws `.invalidRequest`, then ends; the refused read
   /// submitted nothing, and the file is closed once, after the last CQE.
-  @Test(.needsDirectIO) func aMisalignedDirectReadIsThrownAfterTheChunksBeforeIt()
+  @Test(.ownsProcess, .needsDirectIO) func aMisalignedDirectReadIsThrownAfterTheChunksBeforeIt()
     async throws
   {
     let scratch = try ScratchDirectory("chunk-order-direct")
@@ -88,7 +89,7 @@ struct ChunkOrderTests {
   /// is refused with `EBADF`. The three chunks come first, then `EBADF`,
   /// then the end. The stream owns the file, found closed already: it does
   /// not close it again (one close in all), and nothing leaks.
-  @Test func aReadRefusedForAClosedFileIsThrownAfterTheChunksBeforeIt() async throws {
+  @Test(.ownsProcess) func aReadRefusedForAClosedFileIsThrownAfterTheChunksBeforeIt() async throws {
     let scratch = try ScratchDirectory("chunk-order-ebadf")
     defer { scratch.remove() }
     let path = scratch.path("f")
@@ -140,7 +141,7 @@ struct ChunkOrderTests {
   ///
   /// The deadline is 2 s ahead, for the stream's first three reads of
   /// cached data (microseconds each) to complete before it.
-  @Test func chunksBeforeAPassedDeadlineComeBeforeTimedOut() async throws {
+  @Test(.ownsProcess) func chunksBeforeAPassedDeadlineComeBeforeTimedOut() async throws {
     let scratch = try ScratchDirectory("chunk-order-deadline")
     defer { scratch.remove() }
     let chunkSize = 4096

@@ -1,14 +1,15 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
 /// A close is never cancelled: the owner has taken its descriptor out, so a
 /// close refused for a cancelled task or a passed deadline would leak it.
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct CloseTests {
-  @Test func aCancelledTaskClosesItsFileAndSockets() async throws {
+  @Test(.ownsProcess) func aCancelledTaskClosesItsFileAndSockets() async throws {
     let path = temporaryFile("close-cancelled", [1, 2, 3])
     defer { unlink(path) }
     let descriptorsBefore = openDescriptorCount()
@@ -29,7 +30,7 @@ struct CloseTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
-  @Test func aCloseAfterTheDeadlineStillCloses() async throws {
+  @Test(.ownsProcess) func aCloseAfterTheDeadlineStillCloses() async throws {
     let path = temporaryFile("close-deadline", [1, 2, 3])
     defer { unlink(path) }
     let descriptorsBefore = openDescriptorCount()

@@ -1,17 +1,18 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
 @testable import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct DeadlineTests {
   /// A read nobody can satisfy (an empty pipe) with a deadline: the linked
   /// `IORING_OP_LINK_TIMEOUT` fires, the kernel cancels the read, the call
   /// throws `.timedOut`, and the buffer stays lent to the kernel until the
   /// read's own CQE.
-  @Test func readOnAnEmptyPipeTimesOutAndKeepsItsBufferUntilItsCQE() async throws {
+  @Test(.ownsProcess) func readOnAnEmptyPipeTimesOutAndKeepsItsBufferUntilItsCQE() async throws {
     try await withReactor { reactor in
       let before = openDescriptorCount()
       let fds = try FileDescriptor.pipe()

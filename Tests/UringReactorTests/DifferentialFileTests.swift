@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -9,7 +10,7 @@ import Uring
 /// the reactor, one with blocking system calls (`pread`, `pwrite`, `read`,
 /// `write`, `ftruncate`, `posix_fallocate`, `fstat`); every result and the final
 /// contents must match. Seeded, so a failure names the seed that replays it.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct DifferentialFileTests {
   static let seeds: [UInt64] = [1, 2, 3, 5, 8, 13, 21, 34]
 

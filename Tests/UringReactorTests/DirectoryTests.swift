@@ -1,12 +1,13 @@
 import Dispatch
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
 @testable import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct DirectoryTests {
   @Test func makeRemoveRenameLinkAndStatus() async throws {
     let scratch = try ScratchDirectory("paths")
@@ -98,7 +99,7 @@ struct DirectoryTests {
 
   /// Listing runs on the offload pool in batches; the caller resumes on its
   /// own executor (here: the reactor's loop thread).
-  @Test func listingADirectoryInBatchesOnTheOffloadPool() async throws {
+  @Test(.ownsProcess) func listingADirectoryInBatchesOnTheOffloadPool() async throws {
     let scratch = try ScratchDirectory("listing")
     defer { scratch.remove() }
     var expected: Set<String> = []

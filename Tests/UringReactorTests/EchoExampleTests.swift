@@ -7,7 +7,7 @@ import Testing
 /// The echo-server example, driven by clients nobody here wrote: OpenBSD
 /// netcat and socat.
 @Suite(
-  .requiresUring, .serialized,
+  .requiresUring, .sharesProcess, .serialized,
   .enabled(if: SocketExamples.available(example: "echo-server", tools: ["nc", "socat"])))
 struct EchoExampleTests {
   @Test func echoesNetcatAndSocatByteForByte() throws {

@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import Testing
 import UringReactor
 
@@ -28,7 +29,7 @@ actor PinnedCounter {
   }
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ExecutorTests {
   @Test func taskWithPreferenceRunsOnLoopThread() async throws {
     try await withReactor { reactor in

@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -10,12 +11,14 @@ import Uring
 /// most `depth` reads in flight or waiting. Deterministic: reads that must
 /// stay in flight read an empty pipe (a pipe ignores the offset and waits
 /// for data); the rest waits on CQEs counted by an ``OperationRecorder``.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct FileOffsetReadsTests {
   /// Differential against `pread(2)`: the same offsets (inside the file,
   /// straddling its end, at it, past it, far past it) give the same bytes,
   /// at depth 1, 7 and 64, with a size that does not divide the file.
-  @Test(arguments: [1, 7, 64]) func readsMatchPreadAtRandomOffsets(depth: Int) async throws {
+  @Test(.ownsProcess, arguments: [1, 7, 64]) func readsMatchPreadAtRandomOffsets(depth: Int)
+    async throws
+  {
     let scratch = try ScratchDirectory("offset-reads-pread")
     defer { scratch.remove() }
     let path = scratch.path("f")
@@ -202,7 +205,7 @@ struct FileOffsetReadsTests {
   /// (an empty pipe): every one is cancelled (`IORING_OP_ASYNC_CANCEL`),
   /// its buffer lives until its CQE, `next()` throws `.cancelled` after the
   /// chunk already read, and nothing leaks.
-  @Test func cancellingTheConsumerMidwayKeepsBuffersUntilTheirCQEs() async throws {
+  @Test(.ownsProcess) func cancellingTheConsumerMidwayKeepsBuffersUntilTheirCQEs() async throws {
     let before = openDescriptorCount()
     let buffers = BufferWatch()
     try await withPipeReader { reactor, file, writeEnd, recorder in
@@ -242,7 +245,7 @@ struct FileOffsetReadsTests {
   /// Breaking out of the loop drops the iterator: the reads waiting in the
   /// kernel are cancelled, their buffers kept until their CQEs, and the
   /// file (which the stream does not own) stays open and usable.
-  @Test func droppingTheIteratorCancelsTheReadsInFlight() async throws {
+  @Test(.ownsProcess) func droppingTheIteratorCancelsTheReadsInFlight() async throws {
     let before = openDescriptorCount()
     let buffers = BufferWatch()
     try await withPipeReader { reactor, file, writeEnd, recorder in
@@ -273,7 +276,8 @@ struct FileOffsetReadsTests {
 
   /// With `O_DIRECT`, a misaligned offset is refused with
   /// `.invalidRequest` in its turn, after the aligned reads before it.
-  @Test(.needsDirectIO) func aMisalignedDirectOffsetIsRefusedInItsTurn() async throws {
+  @Test(.ownsProcess, .needsDirectIO) func aMisalignedDirectOffsetIsRefusedInItsTurn() async throws
+  {
     let scratch = try ScratchDirectory("offset-reads-direct")
     defer { scratch.remove() }
     let path = scratch.path("f")
@@ -312,7 +316,7 @@ struct FileOffsetReadsTests {
 /// The ring the chunk streams keep their reads in, against an array doing
 /// the same random operations (growth, wrapping, prepending, searching,
 /// removing) in the same order.
-@Suite struct ReadQueueTests {
+@Suite(.sharesProcess) struct ReadQueueTests {
   @Test func behavesLikeAnArray() {
     var generator = SeededGenerator(seed: 59)
     var queue = ReadQueue<Int>(capacity: 3)

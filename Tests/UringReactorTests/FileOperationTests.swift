@@ -1,11 +1,12 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
 @testable import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct FileOperationTests {
   @Test func readAllAndWriteAllRoundTripAndStopAtTheEnd() async throws {
     let scratch = try ScratchDirectory("readall")
@@ -266,7 +267,7 @@ struct FileOperationTests {
   /// `RLIMIT_FSIZE` with `SIGXFSZ` ignored: a write crossing the limit is
   /// short, the next one fails with `EFBIG`, like a full disk would.
   /// Process-wide for the test's duration (the suites run with --no-parallel).
-  @Test func fileSizeLimitFailsWithEFBIG() async throws {
+  @Test(.ownsProcess) func fileSizeLimitFailsWithEFBIG() async throws {
     let scratch = try ScratchDirectory("efbig")
     defer { scratch.remove() }
     let previousHandler = signal(SIGXFSZ, SIG_IGN)

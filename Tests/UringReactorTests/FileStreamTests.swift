@@ -1,11 +1,12 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
 @testable import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct FileStreamTests {
   @Test func chunksComeInOrderAndEndAtTheEnd() async throws {
     let scratch = try ScratchDirectory("chunks")
@@ -73,7 +74,7 @@ struct FileStreamTests {
   /// The consuming task is cancelled while a read waits in the kernel (a
   /// FIFO nobody writes): the read is cancelled, its buffer lives until its
   /// CQE, the stream's file is closed exactly once, nothing leaks.
-  @Test func cancellingAStreamMidwayKeepsMemoryAndClosesOnce() async throws {
+  @Test(.ownsProcess) func cancellingAStreamMidwayKeepsMemoryAndClosesOnce() async throws {
     let scratch = try ScratchDirectory("cancel")
     defer { scratch.remove() }
     let fifo = scratch.path("fifo")
@@ -134,7 +135,7 @@ struct FileStreamTests {
 
   /// Breaking out of the loop drops the iterator: the reads in flight are
   /// cancelled or drained and the owned file is closed once.
-  @Test func droppingTheIteratorClosesAnOwnedFileOnce() async throws {
+  @Test(.ownsProcess) func droppingTheIteratorClosesAnOwnedFileOnce() async throws {
     let scratch = try ScratchDirectory("drop")
     defer { scratch.remove() }
     try writeFileBlocking(scratch.path("f"), patternBytes(4 << 20, seed: 14))
@@ -166,7 +167,7 @@ struct FileStreamTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
-  @Test func theReactorShuttingDownEndsAStreamWithAnError() async throws {
+  @Test(.ownsProcess) func theReactorShuttingDownEndsAStreamWithAnError() async throws {
     let scratch = try ScratchDirectory("shutdown")
     defer { scratch.remove() }
     let fifo = scratch.path("fifo")

@@ -1,9 +1,10 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct FileTests {
   static func temporaryPath(_ name: String) -> FilePath {
     FilePath("/tmp/uring-reactor-test-\(getpid())-\(name)")

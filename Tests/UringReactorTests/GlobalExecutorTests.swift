@@ -6,7 +6,7 @@ import Testing
 
 /// Runs the `global-executor` example (built next to this test executable), a
 /// program that adopts the reactors as its global and main executors.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct GlobalExecutorTests {
   @Test func exampleRunsEverythingOnReactorThreadsAndExitsCleanly() throws {
     let path = try #require(

@@ -6,7 +6,7 @@ import Testing
 
 /// The http-server example, driven by `wrk` (keep-alive, many requests per
 /// connection) and by a plain socket (pipelining, `Connection: close`).
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct HTTPExampleTests {
   static let response =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"

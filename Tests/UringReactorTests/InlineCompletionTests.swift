@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -8,7 +9,7 @@ import Testing
 /// operation at once and takes its completion without suspending when
 /// nothing else waits to run (`EventLoop.completeInline`); everything else
 /// waits as before, and the slot still holds the memory until the final CQE.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct InlineCompletionTests {
   @Test func cachedReadsAndNopsCompleteWithoutSuspending() async throws {
     let bytes = (0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 7) }

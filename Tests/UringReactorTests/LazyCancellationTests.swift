@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -9,7 +10,7 @@ import Testing
 /// (`CancellationRegistration.lazy`): cached data costs no registration, and
 /// an operation that waits is still cancelled through the loop, keeping its
 /// memory until its own CQE (rules 1-3).
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct LazyCancellationTests {
   @Test func cachedReadRegistersNoHandler() async throws {
     let path = FilePath(temporaryFile("lazy-cached", [UInt8](repeating: 1, count: 8192)))

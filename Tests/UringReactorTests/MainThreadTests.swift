@@ -7,7 +7,7 @@ import Testing
 /// the main actor, Foundation's `RunLoop.main` with a `Timer`, and the
 /// entry point returning while tasks sleep for an hour. Each child has a
 /// generous time limit: a hang fails the test instead of stalling it.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct MainThreadTests {
   @Test func dispatchMainBlocksRunOnTheMainThreadIsolatedToTheMainActor() throws {
     let run = try runExample("dispatch")

@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -8,7 +9,7 @@ import Uring
 /// Text holding a NUL byte is refused as a path, with `EINVAL` naming the
 /// operation and the path, before anything reaches the kernel: a C path ends
 /// at the NUL, so `abc\0def` would otherwise name (and create) `abc`.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct PathNULTests {
   @Test func fileOpenRefusesAPathHoldingANUL() async throws {
     let scratch = try ScratchDirectory("nul-open")

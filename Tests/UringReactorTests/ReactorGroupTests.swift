@@ -1,6 +1,7 @@
 import CLibUring
 import Dispatch
 import Glibc
+import TestSupport
 import Testing
 import Uring
 
@@ -58,7 +59,7 @@ final class LoopHold: Sendable {
   func release() { released.signal() }
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ReactorGroupTests {
   /// Tasks on every reactor call actors pinned to every other reactor, all at
   /// once: each call is a job sent across reactors (and its return another).

@@ -1,11 +1,12 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
 @testable import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct RegisteredBufferTests {
   // MARK: Ring layer
 

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 import Uring
 import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct RingPressureTests {
   /// More SQEs than the SQ holds and more CQEs than the CQ holds, through the
   /// reactor: a full SQ is flushed, the CQ overflow backlog is reaped, and

@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
 /// Shutdown ends the sleeps waiting on a reactor: each `Task.sleep` in
 /// progress returns at once, early and without throwing.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ShutdownSleepTests {
   /// Tasks that prefer the reactor sleep for an hour; shutdown returns and
   /// every sleep returns (does not throw) long before its deadline.

@@ -1,11 +1,12 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import UringReactor
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ShutdownTests {
-  @Test func shutdownWithThousandsInFlightResumesEveryWaiter() async throws {
+  @Test(.ownsProcess) func shutdownWithThousandsInFlightResumesEveryWaiter() async throws {
     let before = openDescriptorCount()
     let pipes = 64
     let readsPerPipe = 40
@@ -50,7 +51,7 @@ struct ShutdownTests {
     #expect(openDescriptorCount() == before)
   }
 
-  @Test func shutdownIsIdempotentAndDeinitJoins() async throws {
+  @Test(.ownsProcess) func shutdownIsIdempotentAndDeinitJoins() async throws {
     let before = openDescriptorCount()
     do {
       let reactor = try Reactor()

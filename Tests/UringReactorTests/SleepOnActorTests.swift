@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -25,7 +26,7 @@ actor PinnedSleeper {
   }
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct SleepOnActorTests {
   /// `reactor.sleep(for:)` from an actor pinned to the reactor, in a task
   /// with no executor preference: served by the ring (a delayed job in the

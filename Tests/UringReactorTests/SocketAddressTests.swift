@@ -1,7 +1,9 @@
 import Glibc
+import TestSupport
 import Testing
 import UringReactor
 
+@Suite(.sharesProcess)
 struct SocketAddressTests {
   @Test(arguments: [
     "127.0.0.1:8080", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:443", "[::]:0",

@@ -1,9 +1,10 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketBackpressureTests {
   /// A fast writer and a slow reader: the reader's multishot receive pauses
   /// once `maximumQueuedPerConnection` chunks wait for it, so the buffers out
@@ -175,7 +176,7 @@ struct SocketBackpressureTests {
   /// A half-closed connection still carries the other direction: the
   /// client's `shutdown(.write)` is end of stream for the server, which then
   /// answers; the client reads the answer, then end of stream.
-  @Test func halfClosedConnectionCarriesTheOtherDirection() async throws {
+  @Test(.ownsProcess) func halfClosedConnectionCarriesTheOtherDirection() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv6(port: 0), on: reactor)

@@ -1,15 +1,16 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketCancellationTests {
   /// A task blocked in `read(into:)` is cancelled: exactly one
   /// `IORING_OP_ASYNC_CANCEL`, the buffer stays lent to the kernel until the
   /// read's own CQE, then the call throws `.cancelled`; the descriptor is
   /// closed once.
-  @Test func cancellingABlockedReadKeepsTheBufferUntilItsCompletion() async throws {
+  @Test(.ownsProcess) func cancellingABlockedReadKeepsTheBufferUntilItsCompletion() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -53,7 +54,7 @@ struct SocketCancellationTests {
   /// descriptors through the ring (`IORING_OP_CLOSE`), after any operation
   /// already prepared for them, never with an immediate `close(2)` that an
   /// unsubmitted SQE could outlive (its number reused by another socket).
-  @Test func droppedStreamsCloseThroughTheRing() async throws {
+  @Test(.ownsProcess) func droppedStreamsCloseThroughTheRing() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 import Uring
 
@@ -7,12 +8,12 @@ import Uring
 /// `SocketStream.connect` under deadlines: its own (`timeout:`/`deadline:`)
 /// and an enclosing `IODeadline` scope's, through the same linked
 /// `IORING_OP_LINK_TIMEOUT` as every other operation.
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketConnectDeadlineTests {
   /// Inside a scope whose deadline has passed, or with a `deadline:` already
   /// past, connect throws `.timedOut` naming the address and submits nothing:
   /// no socket, no connect, no linked timeout.
-  @Test func connectPastItsDeadlineSubmitsNothing() async throws {
+  @Test(.ownsProcess) func connectPastItsDeadlineSubmitsNothing() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -51,7 +52,7 @@ struct SocketConnectDeadlineTests {
   /// wins over a later `timeout:`: a connect whose SYN is dropped (the
   /// listener's accept queue is full) is cancelled by the kernel at the
   /// scope's deadline. A far scope changes nothing but links a timeout.
-  @Test func connectRespectsAnEnclosingDeadlineScope() async throws {
+  @Test(.ownsProcess) func connectRespectsAnEnclosingDeadlineScope() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 import Uring
 
@@ -7,13 +8,13 @@ import Uring
 /// `IODeadline` scopes on the socket operations that are not one awaited SQE:
 /// the multishot receive behind `SocketStream.receive()`, the multishot
 /// accept behind `SocketListener.connections`, and the zero-copy send.
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketDeadlineTests {
   /// A `receive()` whose scope's deadline passes while nothing arrives
   /// throws `.timedOut`; the multishot receive keeps running (one `RECV`
   /// SQE in all), its deadline was a timer entry (no linked timeout), and
   /// the bytes the peer sends later reach the next call, outside the scope.
-  @Test func receiveTimesOutAndTheStreamStaysUsable() async throws {
+  @Test(.ownsProcess) func receiveTimesOutAndTheStreamStaysUsable() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -45,7 +46,8 @@ struct SocketDeadlineTests {
   /// Bytes already queued are returned even past the deadline (data ready
   /// is not late); with nothing queued, a deadline already past throws at
   /// once, without waiting; on a stream never read, it submits nothing.
-  @Test func aPassedDeadlineReturnsQueuedBytesAndOtherwiseThrowsAtOnce() async throws {
+  @Test(.ownsProcess) func aPassedDeadlineReturnsQueuedBytesAndOtherwiseThrowsAtOnce() async throws
+  {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -82,7 +84,7 @@ struct SocketDeadlineTests {
   /// A wait that ends before its deadline (bytes arrive, or its task is
   /// cancelled) removes its timer entry; cancellation wins over a deadline
   /// that has passed too.
-  @Test func aWaitThatEndsFirstLeavesNoTimerAndCancellationWins() async throws {
+  @Test(.ownsProcess) func aWaitThatEndsFirstLeavesNoTimerAndCancellationWins() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let (a, b) = try SocketStream.pair(on: reactor)
@@ -132,7 +134,7 @@ struct SocketDeadlineTests {
   /// SQE), so a client that connects later is handed to the next call.
   /// A queued connection is returned past the deadline; with none queued, a
   /// passed deadline throws at once.
-  @Test func acceptStreamTimesOutAndStaysUsable() async throws {
+  @Test(.ownsProcess) func acceptStreamTimesOutAndStaysUsable() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -189,7 +191,7 @@ struct SocketDeadlineTests {
 
   /// A zero-copy send past its deadline submits nothing and hands the
   /// buffer back at once; a cancelled task's throws `.cancelled` instead.
-  @Test func zeroCopySendPastItsDeadlineSubmitsNothing() async throws {
+  @Test(.ownsProcess) func zeroCopySendPastItsDeadlineSubmitsNothing() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()
@@ -232,7 +234,7 @@ struct SocketDeadlineTests {
   /// kernel cancels the send: its first CQE is `-ECANCELED` and a
   /// notification CQE still follows, and the buffer comes back (alive all
   /// along) only after that notification, with `.timedOut`.
-  @Test func zeroCopySendIntoAFullSocketTimesOutAfterItsNotification() async throws {
+  @Test(.ownsProcess) func zeroCopySendIntoAFullSocketTimesOutAfterItsNotification() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -28,11 +29,11 @@ func serveEcho(_ listener: SocketListener, connections: Int, on reactor: Reactor
   }
 }
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketEchoTests {
   /// 1,000 connections at once, each sending a random payload of random size
   /// in random pieces while reading the echo: every byte comes back, in order.
-  @Test func thousandConcurrentConnectionsEchoEveryByteInOrder() async throws {
+  @Test(.ownsProcess) func thousandConcurrentConnectionsEchoEveryByteInOrder() async throws {
     let connectionCount = 1_000
     #expect(raiseDescriptorLimit() >= 2 * connectionCount + 64)
     let descriptorsBefore = openDescriptorCount()
@@ -72,7 +73,7 @@ struct SocketEchoTests {
   /// Hundreds of clients connect at once from plain threads while the accept
   /// queue holds at most 4: the multishot accept pauses and re-arms, and
   /// every client is served.
-  @Test func acceptStormWithSmallPendingQueue() async throws {
+  @Test(.ownsProcess) func acceptStormWithSmallPendingQueue() async throws {
     let clientCount = 300
     raiseDescriptorLimit()
     let descriptorsBefore = openDescriptorCount()
@@ -120,7 +121,7 @@ struct SocketEchoTests {
   /// Connections accepted by the multishot accept but never taken are
   /// closed when the iteration ends (rule 4): their clients read end of
   /// stream, and no descriptor leaks.
-  @Test func connectionsNobodyTookAreClosed() async throws {
+  @Test(.ownsProcess) func connectionsNobodyTookAreClosed() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)

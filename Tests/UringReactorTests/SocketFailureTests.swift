@@ -1,14 +1,15 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketFailureTests {
   /// Clients that reset their connection mid-request (`SO_LINGER` 0): the
   /// server's receive throws `ECONNRESET`, a write to it `EPIPE` or
   /// `ECONNRESET`, and every other connection is served as if nothing happened.
-  @Test func vanishingClientsDoNotDisturbTheOthers() async throws {
+  @Test(.ownsProcess) func vanishingClientsDoNotDisturbTheOthers() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
@@ -125,7 +126,7 @@ struct SocketFailureTests {
   /// A connect whose SYN is dropped (the listener's accept queue is full)
   /// gives up at its deadline: the kernel cancels it through the linked
   /// `IORING_OP_LINK_TIMEOUT`.
-  @Test func connectGivesUpAtItsDeadline() async throws {
+  @Test(.ownsProcess) func connectGivesUpAtItsDeadline() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -6,9 +7,9 @@ import Testing
 /// `SocketListener.serve`: a handler task per connection on the listener's
 /// reactor, the connection closed after its handler, cancellation and the
 /// end of the listener.
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct SocketServeTests {
-  @Test func eachConnectionGetsAHandlerOnTheReactorAndIsClosedAfterIt() async throws {
+  @Test(.ownsProcess) func eachConnectionGetsAHandlerOnTheReactorAndIsClosedAfterIt() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
@@ -46,7 +47,7 @@ struct SocketServeTests {
     }
   }
 
-  @Test func cancellingServeCancelsTheHandlersAndWaitsForThem() async throws {
+  @Test(.ownsProcess) func cancellingServeCancelsTheHandlersAndWaitsForThem() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
@@ -81,7 +82,7 @@ struct SocketServeTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
-  @Test func closingTheListenerEndsServingAfterTheRunningHandlers() async throws {
+  @Test(.ownsProcess) func closingTheListenerEndsServingAfterTheRunningHandlers() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)

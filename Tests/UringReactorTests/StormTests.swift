@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import UringReactor
 
@@ -14,7 +15,7 @@ final class AllocationLedger: Sendable {
   }
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct StormTests {
   static let operations = 100_000
   static let workers = 64
@@ -24,7 +25,7 @@ struct StormTests {
   /// at random points. Every buffer is released exactly once, every call
   /// returns, successful reads return the file's bytes, and no descriptor
   /// leaks. Run under ASan and TSan by scripts/test.sh.
-  @Test func randomOperationsWithRandomCancellation() async throws {
+  @Test(.ownsProcess) func randomOperationsWithRandomCancellation() async throws {
     let path = FileTests.temporaryPath("storm")
     let content = (0..<Self.fileSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) }
     do {

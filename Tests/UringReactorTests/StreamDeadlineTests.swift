@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -9,14 +10,14 @@ import Uring
 /// ``FileWriter`` submits on the caller's behalf. Expiry is kernel-driven
 /// (`IORING_OP_LINK_TIMEOUT`): deadlines are in the past or a few ms ahead,
 /// and no test asserts a timing.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct StreamDeadlineTests {
   /// A stream created inside a short scope over a pipe nobody writes: its
   /// read is linked to a timeout, times out in the kernel, and `next()`
   /// throws `.timedOut` even though it is called outside the scope (the
   /// stream took the deadline when it was created). The buffer stays with
   /// the kernel until the read's CQE; the stream then ends cleanly.
-  @Test func chunksOfAPipeThatNeverDeliversTimeOut() async throws {
+  @Test(.ownsProcess) func chunksOfAPipeThatNeverDeliversTimeOut() async throws {
     let before = openDescriptorCount()
     let buffers = BufferWatch()
     try await withPipeReader { reactor, file, _, recorder in
@@ -44,7 +45,7 @@ struct StreamDeadlineTests {
 
   /// `readChunks(of:)` inside a scope, over a FIFO nobody writes: the loop
   /// throws `.timedOut` and the stream closes the file it owns, once.
-  @Test func aStreamThatOwnsItsFileClosesItOnceAfterTimingOut() async throws {
+  @Test(.ownsProcess) func aStreamThatOwnsItsFileClosesItOnceAfterTimingOut() async throws {
     let scratch = try ScratchDirectory("stream-deadline")
     defer { scratch.remove() }
     let fifo = scratch.path("fifo")
@@ -119,7 +120,7 @@ struct StreamDeadlineTests {
   /// A writer created inside a short scope, writing into a full pipe: its
   /// write waits in the kernel until its linked timeout cancels it; the
   /// writer fails with `.timedOut`, and its buffer was kept until the CQE.
-  @Test func aWriterIntoAFullPipeTimesOut() async throws {
+  @Test(.ownsProcess) func aWriterIntoAFullPipeTimesOut() async throws {
     let before = openDescriptorCount()
     let buffers = BufferWatch()
     try await withReactor { reactor in
@@ -185,7 +186,7 @@ struct StreamDeadlineTests {
 
   /// Task cancellation still wins over a distant deadline, for a stream's
   /// read and for a writer's write, each waiting in the kernel.
-  @Test func cancellationWinsOverADeadline() async throws {
+  @Test(.ownsProcess) func cancellationWinsOverADeadline() async throws {
     let before = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

@@ -45,7 +45,9 @@ func withReactor<T>(
   }
 }
 
-/// The number of open file descriptors of this process.
+/// The number of open file descriptors of this process. Only meaningful in a
+/// test marked `.ownsProcess` (``ProcessGate``): no other test runs then, so
+/// the count before and after the test's work compares only its descriptors.
 func openDescriptorCount() -> Int {
   guard let dir = opendir("/proc/self/fd") else { return -1 }
   defer { closedir(dir) }

@@ -1,4 +1,5 @@
 import Glibc
+import TestSupport
 import Testing
 import Uring
 
@@ -23,7 +24,7 @@ func waitOnLoop(_ reactor: Reactor, until condition: @escaping @Sendable (EventL
   }.value
 }
 
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct TimerTests {
   /// 10,000 sleepers with scattered deadlines: each wakes at or after its
   /// deadline, and they wake in deadline order, with one kernel timeout armed

@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 import Uring
 
@@ -11,7 +12,7 @@ import Uring
 /// "the file position", or a negative offset) and, for `O_DIRECT`, a
 /// misaligned buffer, length or offset are refused, nothing reaches the ring,
 /// and an owned buffer or lease comes back.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct TransferCheckTests {
   /// The opcodes of every transfer these tests try.
   static let transfers: [Opcode] = [
@@ -22,7 +23,7 @@ struct TransferCheckTests {
     Dictionary(uniqueKeysWithValues: transfers.map { ($0, recorder.preparedCount($0)) })
   }
 
-  @Test(arguments: [UInt64.max, UInt64(Int64.max) + 1])
+  @Test(.ownsProcess, arguments: [UInt64.max, UInt64(Int64.max) + 1])
   func offsetsPastInt64MaxAreRefusedBeforeSubmitting(offset: UInt64) async throws {
     let scratch = try ScratchDirectory("transfer-offset")
     defer { scratch.remove() }

@@ -1,11 +1,12 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct UDPTests {
-  @Test(arguments: [SocketAddress.loopbackIPv4(port: 0), .loopbackIPv6(port: 0)])
+  @Test(.ownsProcess, arguments: [SocketAddress.loopbackIPv4(port: 0), .loopbackIPv6(port: 0)])
   func datagramRoundTrip(_ loopback: SocketAddress) async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in

@@ -1,17 +1,18 @@
 import Glibc
 import SystemPackage
+import TestSupport
 import Testing
 
 @testable import UringReactor
 
-@Suite(.requiresUring, .serialized)
+@Suite(.requiresUring, .sharesProcess, .serialized)
 struct UnixSocketTests {
   static func socketPath(_ name: String) -> String {
     "/tmp/uring-reactor-test-\(getpid())-\(name).sock"
   }
 
   /// A Unix-domain listener and client, by path: echo through it.
-  @Test func streamOverAPath() async throws {
+  @Test(.ownsProcess) func streamOverAPath() async throws {
     let path = Self.socketPath("stream")
     unlink(path)
     defer { unlink(path) }
@@ -35,7 +36,7 @@ struct UnixSocketTests {
   /// Descriptors travel with bytes (`SCM_RIGHTS`): the receiver gets its own
   /// descriptor for the sender's pipe, even though the sender closed its own
   /// right after sending.
-  @Test func descriptorsPassOverAUnixSocket() async throws {
+  @Test(.ownsProcess) func descriptorsPassOverAUnixSocket() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let (sender, receiver) = try SocketStream.pair(on: reactor)
@@ -73,7 +74,7 @@ struct UnixSocketTests {
 
   /// Rule 4: a receive whose task gave up (its cancellation lost the race
   /// with the kernel) closes the descriptors that arrived anyway.
-  @Test func descriptorsReceivedForACancelledTaskAreClosed() async throws {
+  @Test(.ownsProcess) func descriptorsReceivedForACancelledTaskAreClosed() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let recorder = OperationRecorder()

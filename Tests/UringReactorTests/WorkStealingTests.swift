@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 import SystemPackage
+import TestSupport
 import Testing
 
 @testable import UringReactor
@@ -10,7 +11,7 @@ import Testing
 /// group jobs queued on a busy reactor run on an idle one; nothing runs twice
 /// or is lost; a task moves only between its awaits, never while it waits in a
 /// reactor's I/O call.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct WorkStealingTests {
   /// A task computing on reactor 0 (its thread blocked, as by a long
   /// computation) does not hold up the ready tasks queued behind it there:

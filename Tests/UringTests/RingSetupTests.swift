@@ -1,10 +1,11 @@
 import CLibUring
+import TestSupport
 import Testing
 import Uring
 
 // Every test here creates, uses and drops its ring inside one synchronous
 // function, so on one thread: SINGLE_ISSUER and DEFER_TASKRUN require it.
-@Suite(.enabled(if: UringSupport.isAvailable, UringSupport.skipReason))
+@Suite(.enabled(if: UringSupport.isAvailable, UringSupport.skipReason), .sharesProcess)
 struct RingSetupTests {
   @Test func defaultOptionsApplySingleIssuerAndDeferTaskrun() throws {
     var ring = try Ring()

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Uring
 
@@ -22,7 +23,7 @@ private func expectEachNopOnce(_ completions: [Completion], count: Int) {
 
 // Nops complete inline while they are submitted, so after a submit every one of
 // them is in the CQ ring or in the kernel's overflow backlog: no waiting needed.
-@Suite(.enabled(if: UringSupport.isAvailable, UringSupport.skipReason))
+@Suite(.enabled(if: UringSupport.isAvailable, UringSupport.skipReason), .sharesProcess)
 struct RingSubmitTests {
   @Test func moreSubmissionsThanTheSQHolds() throws {
     var options = RingOptions()

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 import Uring
 
+@Suite(.sharesProcess)
 struct UringUnavailableErrorTests {
   @Test(arguments: [
     (
@@ -48,6 +49,7 @@ struct UringUnavailableErrorTests {
 
 /// Runs `uring-probe` as a child: the seccomp filter it installs must not touch
 /// the test process.
+@Suite(.sharesProcess)
 struct ProbeExecutableTests {
   /// What `uring-probe --deny-io-uring <name>` should classify the refusal as.
   static func expectedCause(deniedWith name: String) -> UringUnavailableError.Cause {
