@@ -6,7 +6,7 @@ import Testing
 
 /// `File.read(batch:)`: many reads, one submission, one suspension; each
 /// read's result (or error) its own; buffers lent until their own CQE.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct BatchReadTests {
   private static func fixture(_ name: String, size: Int) throws -> (FilePath, [UInt8]) {
     let path = FilePath("/tmp/uring-reactor-test-\(getpid())-batch-\(name)")

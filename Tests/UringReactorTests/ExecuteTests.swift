@@ -4,7 +4,7 @@ import Testing
 @testable import UringReactor
 
 /// `Reactor.execute(_:)`: closure jobs on the loop thread, without tasks.
-@Suite(.requiresUring)
+@Suite(.requiresUring, .sharesProcess)
 struct ExecuteTests {
   /// Closures pushed from two other threads each run once, on the loop
   /// thread, in the order each thread pushed them.
