@@ -32,7 +32,7 @@ extension EventLoop {
       {
         ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
-        if let group, group.scheduler.hasWork(besides: group.index) {
+        if let group, lifecycle == .running, group.scheduler.hasWork(besides: group.index) {
           // A sibling queued work meanwhile (and may have seen this loop
           // awake, so it did not wake it): take it instead of sleeping.
           remote.awake()
