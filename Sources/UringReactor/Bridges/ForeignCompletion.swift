@@ -35,6 +35,9 @@ public final class ForeignCompletion: Sendable {
   private struct State {
     /// The lent memory, until the foreign side is done with it.
     var memory: (any BackingMemory)?
+    /// The foreign side reported its end (set before `outcome`, which is
+    /// published only once the memory has been let go).
+    var finishing = false
     var outcome: Outcome?
     var waiter: UnsafeContinuation<Outcome, Never>?
     /// The waiting task was cancelled.
@@ -140,7 +143,7 @@ public final class ForeignCompletion: Sendable {
     do {
       try body(Token(region: region, userArg: userArg))
     } catch {
-      let calledBack = state.withLock { $0.outcome != nil }
+      let calledBack = state.withLock { $0.finishing }
       precondition(!calledBack, "start threw after the foreign side called back")
       // SAFETY: `body` threw, so (by the contract of `start`) the foreign
       // side holds no copy of `userArg`: the retain is still ours.
@@ -169,14 +172,11 @@ public final class ForeignCompletion: Sendable {
   /// be). Exactly once, from any thread. Ends the lending (or abandons the
   /// memory), drops the reference to it, then resumes the waiter.
   func finished(_ outcome: Outcome) {
-    var (memory, waiter) = state.withLock { state in
-      precondition(state.outcome == nil, "a foreign transfer completed twice")
-      state.outcome = outcome
-      defer {
-        state.memory = nil
-        state.waiter = nil
-      }
-      return (state.memory, state.waiter)
+    var memory = state.withLock { state in
+      precondition(!state.finishing, "a foreign transfer completed twice")
+      state.finishing = true
+      defer { state.memory = nil }
+      return state.memory
     }
     switch outcome {
     case .completed:
@@ -184,9 +184,16 @@ public final class ForeignCompletion: Sendable {
     case .unobservable:
       if let memory { AbandonedMemory.keep(memory) }
     }
-    // Dropped before the waiter resumes: if nobody else holds the memory it
-    // is freed here, on the thread that learned the transfer had ended.
+    // Dropped before the outcome is published: if nobody else holds the
+    // memory it is freed here, on the thread that learned the transfer had
+    // ended, before any waiter (even one that has not suspended yet) can see
+    // the end.
     memory = nil
+    let waiter = state.withLock { state in
+      state.outcome = outcome
+      defer { state.waiter = nil }
+      return state.waiter
+    }
     waiter?.resume(returning: outcome)
   }
 

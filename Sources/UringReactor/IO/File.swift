@@ -113,20 +113,35 @@ public final class File: Sendable {
     async throws(IOError) -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      // SAFETY: the kernel writes the buffer until the CQE; it is lent
-      // (user access refused) and retained by the in-flight slot till then.
-      let region = UnsafeMutableRawBufferPointer(
-        rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
-      let fd = try self.transferDescriptor(for: .read, at: offset, .region(region))
-      try self.lendMemory(buffer, .write, for: .read)
+      let operation = try self.lendForRead(buffer, at: offset)
       let outcome = await loop.perform(
-        .read(fd: fd, buffer: region, offset: offset), retaining: (buffer, self),
-        registration: .lazy)
-      buffer.endKernelAccess(.write)
-      let count = Int(try outcome.value(.read, path: self.path))
-      buffer.setCount(count)
-      return count
+        operation, retaining: (buffer, self), registration: .lazy)
+      return try self.endRead(buffer, outcome)
     }
+  }
+
+  /// A read's synchronous halves, kept out of its async frame: every
+  /// throwing call inlined there would hold an `IOError` slot across the
+  /// suspension, and a frame larger than a new task's first allocator slab
+  /// costs each task that reads a malloc.
+  @inline(never)
+  func lendForRead(_ buffer: SharedBuffer, at offset: UInt64?) throws(IOError) -> RingOperation {
+    // SAFETY: the kernel writes the buffer until the CQE; it is lent
+    // (user access refused) and retained by the in-flight slot till then.
+    let region = UnsafeMutableRawBufferPointer(
+      rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
+    let fd = try transferDescriptor(for: .read, at: offset, .region(region))
+    try lendMemory(buffer, .write, for: .read)
+    return .read(fd: fd, buffer: region, offset: offset)
+  }
+
+  /// Ends the buffer's loan and sets its count from the read's outcome.
+  @inline(never)
+  func endRead(_ buffer: SharedBuffer, _ outcome: OperationOutcome) throws(IOError) -> Int {
+    buffer.endKernelAccess(.write)
+    let count = Int(try outcome.value(.read, path: path))
+    buffer.setCount(count)
+    return count
   }
 
   /// Writes the buffer's filled bytes (`0..<buffer.count`) at `offset` (`nil`:

@@ -15,15 +15,36 @@ extension Reactor {
       if isolation == nil || loop.runningWithTaskExecutor {
         return try await body(loop)
       }
-      // An actor pinned to the reactor, in a task that does not prefer it: a
-      // continuation resumes onto the task's generic executor (the global
-      // pool) before hopping back to the actor, ~25 us a round trip here.
-      // Preferring the reactor meanwhile keeps the resumption on the loop.
-      return try await withTaskExecutorPreference(self) { () async throws(E) -> T in
-        try await body(loop)
-      }
+      return try await preferringLoop(body)
     }
-    return try await withTaskExecutorPreference(self) { () async throws(E) -> T in
+    return try await hopToLoop(body)
+  }
+
+  /// An actor pinned to the reactor, in a task that does not prefer it: a
+  /// continuation resumes onto the task's generic executor (the global pool)
+  /// before hopping back to the actor, ~25 us a round trip here. Preferring
+  /// the reactor meanwhile keeps the resumption on the loop.
+  ///
+  /// Not inlined, nor is ``hopToLoop(_:)``: an async function's frame holds
+  /// every path's state, and these paths' frames would make every I/O call's
+  /// frame too large for a new task's first allocator slab (each child task
+  /// that does I/O would then malloc a slab of its own).
+  @inline(never)
+  nonisolated(nonsending) private func preferringLoop<T: Sendable, E: Error>(
+    _ body: nonisolated(nonsending) @Sendable (EventLoop) async throws(E) -> T
+  ) async throws(E) -> T {
+    try await withTaskExecutorPreference(self) { () async throws(E) -> T in
+      try await body(loop)
+    }
+  }
+
+  /// Off the loop thread: hops to the loop under a preference for the
+  /// reactor, and back.
+  @inline(never)
+  nonisolated(nonsending) private func hopToLoop<T: Sendable, E: Error>(
+    _ body: nonisolated(nonsending) @Sendable (EventLoop) async throws(E) -> T
+  ) async throws(E) -> T {
+    try await withTaskExecutorPreference(self) { () async throws(E) -> T in
       try await self.hop(body)
     }
   }

@@ -25,6 +25,12 @@ extension EventLoop {
   /// cancels the operation, which still keeps its memory until its own CQE,
   /// and the outcome maps to ``IOError/Kind/timedOut``. A deadline already
   /// past submits nothing.
+  ///
+  /// Its synchronous part (``prepare(_:retaining:createsDescriptor:cancellable:registration:flags:deadline:)``)
+  /// and each way of waiting are functions of their own, so that this async
+  /// frame, which the calling task's allocator holds for the whole wait, stays
+  /// small: a new task that does one operation then fits in its first
+  /// allocator slab instead of mallocing another.
   nonisolated(nonsending) func perform(
     _ operation: RingOperation,
     retaining retained: (AnyObject?, AnyObject?) = (nil, nil),
@@ -34,8 +40,54 @@ extension EventLoop {
     flags: SubmissionFlags = [],
     deadline: OperationDeadline? = nil
   ) async -> OperationOutcome {
+    let start = prepare(
+      operation, retaining: retained, createsDescriptor: createsDescriptor,
+      cancellable: cancellable, registration: registration, flags: flags, deadline: deadline)
+    switch start {
+    case .done(let outcome):
+      return outcome
+    case .inFlight(let userData) where cancellable:
+      // Submitted inline and still in flight: register, then wait for the
+      // same slot.
+      statistics.lateRegistrations += 1
+      return await awaitRegistered(userData, armed: nil)
+    case .inFlight(let userData):
+      return await waitUncancellable(userData, nil)
+    case .prepared(let userData, let submission) where !cancellable:
+      return await waitUncancellable(userData, submission)
+    case .prepared(let userData, let submission) where registration == .lazy:
+      return await waitLazily(userData, submission)
+    case .prepared(let userData, let submission):
+      return await awaitRegistered(userData, armed: submission)
+    }
+  }
+
+  /// What ``prepare(_:retaining:createsDescriptor:cancellable:registration:flags:deadline:)`` did.
+  enum Start {
+    /// Nothing to wait for: refused (shut down, cancelled, deadline past) or
+    /// completed inline.
+    case done(OperationOutcome)
+    /// Submitted inline and still in flight: no waiter yet (`.registering`).
+    case inFlight(UInt64)
+    /// In the in-flight table, not yet armed.
+    case prepared(UInt64, Submission)
+  }
+
+  /// The synchronous part of ``perform(_:retaining:createsDescriptor:cancellable:registration:flags:deadline:)``:
+  /// checks, the in-flight slot, and the inline submission when nothing else
+  /// waits to run.
+  @inline(never)
+  private func prepare(
+    _ operation: RingOperation,
+    retaining retained: (AnyObject?, AnyObject?),
+    createsDescriptor: Bool,
+    cancellable: Bool,
+    registration: CancellationRegistration,
+    flags: SubmissionFlags,
+    deadline: OperationDeadline?
+  ) -> Start {
     guard lifecycle == .running else {
-      return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown)
+      return .done(OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .shutdown))
     }
     precondition(ownsLoopState, "an operation must be prepared on its reactor's loop thread")
     // Rule 4 needs the task's handler in place before the descriptor exists:
@@ -44,12 +96,12 @@ extension EventLoop {
       !createsDescriptor || (cancellable && registration == .eager),
       "an operation that creates a descriptor registers its cancellation handler first")
     if Task.isCancelled {
-      return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task)
+      return .done(OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .task))
     }
     var limit: Int64? = nil
     if let effective = IODeadline.effective(deadline) {
       if effective.hasPassed {
-        return OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .deadline)
+        return .done(OperationOutcome(result: -ECANCELED, flags: 0, cancellation: .deadline))
       }
       limit = effective.nanoseconds
     }
@@ -60,35 +112,44 @@ extension EventLoop {
         linkedTimeout: limit != nil))
     let submission = Submission(operation: operation, flags: flags, limit: limit)
     if !cancellable || registration == .lazy, mayCompleteInline {
-      if let outcome = completeInline(userData, submission) { return outcome }
-      // Still in flight after its submission: wait for the same slot.
-      guard cancellable else {
-        return await withLoopContinuation { continuation in
-          wait(userData, nil, continuation)
-        }
-      }
-      statistics.lateRegistrations += 1
-      return await awaitRegistered(userData, armed: nil)
+      if let outcome = completeInline(userData, submission) { return .done(outcome) }
+      return .inFlight(userData)
     }
-    guard cancellable else {
-      return await withLoopContinuation { continuation in
+    return .prepared(userData, submission)
+  }
+
+  /// Arms `submission` (or, `nil`: waits for the operation submitted
+  /// inline) with no cancellation handler.
+  @inline(never)
+  nonisolated(nonsending) private func waitUncancellable(
+    _ userData: UInt64, _ submission: Submission?
+  ) async -> OperationOutcome {
+    await withLoopContinuation { continuation in
+      if let submission {
         arm(userData, submission, .task(continuation))
+      } else {
+        wait(userData, nil, continuation)
       }
     }
-    if registration == .lazy {
-      // No handler yet: the loop resumes the task with `mustRegister` if the
-      // operation outlives its submission, and does not sleep meanwhile.
-      let outcome = await withLoopContinuation { continuation in
-        arm(userData, submission, .unregisteredTask(continuation))
-      }
-      guard outcome.mustRegister else { return outcome }
-      return await awaitRegistered(userData, armed: nil)
+  }
+
+  /// Arms `submission` with no handler yet: the loop resumes the task with
+  /// `mustRegister` if the operation outlives its submission, and does not
+  /// sleep meanwhile; the task then registers and waits again.
+  @inline(never)
+  nonisolated(nonsending) private func waitLazily(
+    _ userData: UInt64, _ submission: Submission
+  ) async -> OperationOutcome {
+    let outcome = await withLoopContinuation { continuation in
+      arm(userData, submission, .unregisteredTask(continuation))
     }
-    return await awaitRegistered(userData, armed: submission)
+    guard outcome.mustRegister else { return outcome }
+    return await awaitRegistered(userData, armed: nil)
   }
 
   /// The cancellable wait: registers the task's cancellation handler, then
   /// arms `submission` or, when it was armed lazily, waits again for it.
+  @inline(never)
   nonisolated(nonsending) private func awaitRegistered(
     _ userData: UInt64, armed submission: Submission?
   ) async -> OperationOutcome {
