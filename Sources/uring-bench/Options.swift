@@ -114,10 +114,11 @@ struct Options: Sendable {
                          relative to Dispatch's (log scale), labelled with the figures
         --workload ID    run only this workload (repeatable)
         --system ID      run only this system (repeatable; for profiling):
-                         reactor, reactor-stream (File.reads(at:): the
-                         file-random-* workloads only), reactor-group (2 reactors
-                         on 2 CPUs: the file-random-* workloads only),
-                         default-executor, dispatch, dispatch-io
+                         reactor (one reactor), reactor-stream
+                         (File.reads(at:): the file-random-* workloads only),
+                         reactor-group (a ReactorGroup of 2 reactors pinned to
+                         2 CPUs: the file-random-* and fan-out-in* workloads
+                         only), default-executor, dispatch, dispatch-io
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the
                          echo and http workloads, from Benchmarks/'s nio-echo-server

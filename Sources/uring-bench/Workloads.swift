@@ -9,8 +9,8 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// workloads, whose `systems` list it.
   case reactorStream = "reactor-stream"
   /// UringReactor on both cores: a ``ReactorGroup`` of 2 reactors pinned to
-  /// 2 CPUs (the one `fan-out-in` uses), the work split evenly over them.
-  /// Only in the random file-read workloads, whose `systems` list it.
+  /// 2 CPUs (``BenchGroup``), the work spread over them. Only in the
+  /// workloads whose `systems` list it (the random file reads, the fan-outs).
   case reactorGroup = "reactor-group"
   /// Swift's default (global, cooperative) executor and default actors.
   case defaultExecutor = "default-executor"
@@ -102,7 +102,8 @@ enum Catalog {
       NopRoundTrip(concurrency: 256),
       CrossThreadEnqueue(),
       SleepTimers(),
-      FanOutIn(),
+      FanOutIn(child: .read),
+      FanOutIn(child: .compute),
       Echo(connections: 1),
       Echo(connections: 50),
       Echo(connections: 50, cClient: true),
