@@ -28,7 +28,7 @@ struct EchoComparison {
       out += table.section(workload.id) { figures, median in
         let (c, nio, nioAsync) = (median(.cLiburing), median(.nio), median(.nioAsyncChannel))
         return [
-          ServerTable.ratio(figures.rate, c?.rate), ServerTable.ratio(figures.cpu, c?.cpu),
+          ServerTable.ratio(figures.rate, c?.rate), ServerTable.ratio(figures.time, c?.time),
           ServerTable.ratio(figures.rate, nio?.rate),
           ServerTable.ratio(figures.rate, nioAsync?.rate),
         ]

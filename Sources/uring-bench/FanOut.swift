@@ -145,7 +145,7 @@ struct FanOutIn: Workload {
   }
 }
 
-/// What one child of ``FanOutIn`` does.
+/// What one child of ``FanOutIn`` (one round trip of ``SkewedCPUIO``) does.
 enum ChildWork: Sendable {
   /// A read through the ring of the reactor the child runs on.
   case ringRead(ReactorFiles)
@@ -188,8 +188,8 @@ private struct Slots: @unchecked Sendable {
   func set(_ index: Int, _ value: Int) { counts[index] = value }
 }
 
-/// The 1 MiB file the fan-out workloads read, made once per process, and its
-/// ``ReactorFiles`` per set of reactors.
+/// The 1 MiB file the fan-out and skewed workloads read, made once per
+/// process, and its ``ReactorFiles`` per set of reactors.
 final class FanOutFixture: Sendable {
   static let size = 1 << 20
   static let shared: Result<FanOutFixture, BenchError> = Result { () throws(BenchError) in

@@ -22,7 +22,7 @@ struct HttpComparison {
       out += table.section(workload.id) { figures, median in
         let nio = median(.nio)
         return [
-          ServerTable.ratio(figures.rate, nio?.rate), ServerTable.ratio(figures.cpu, nio?.cpu),
+          ServerTable.ratio(figures.rate, nio?.rate), ServerTable.ratio(figures.time, nio?.time),
         ]
       }
     }

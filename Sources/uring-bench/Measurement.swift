@@ -13,6 +13,9 @@ struct Measurement: Sendable {
   /// The server's CPU time per operation, in nanoseconds, for workloads that
   /// measure it apart (the echo servers driven by the C client).
   var serverCPUNanosecondsPerOperation: [Double] = []
+  /// The 99th percentile of one operation's latency in each timed run, in
+  /// nanoseconds, for workloads that time each operation (`skewed-cpu-io`).
+  var p99LatencyNanoseconds: [Double] = []
   /// Operations per timed run, after calibration.
   var operationsPerRun = 0
   /// Why this pair has no figure, if it failed.
@@ -29,9 +32,13 @@ struct Measurement: Sendable {
   var serverCPU: Summary? {
     failure == nil ? Summary(serverCPUNanosecondsPerOperation) : nil
   }
+
+  var p99Latency: Summary? {
+    failure == nil ? Summary(p99LatencyNanoseconds) : nil
+  }
 }
 
-/// Median, min and max of a set of rates.
+/// Median, min and max of a set of figures (rates, times).
 struct Summary: Sendable {
   let median: Double
   let min: Double

@@ -117,8 +117,9 @@ struct Options: Sendable {
                          reactor (one reactor), reactor-stream
                          (File.reads(at:): the file-random-* workloads only),
                          reactor-group (a ReactorGroup of 2 reactors pinned to
-                         2 CPUs: the file-random-* and fan-out-in* workloads
-                         only), default-executor, dispatch, dispatch-io
+                         2 CPUs: the file-random-*, fan-out-in* and
+                         skewed-cpu-io workloads only), default-executor,
+                         dispatch (not in skewed-cpu-io), dispatch-io
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the
                          echo and http workloads, from Benchmarks/'s nio-echo-server

@@ -63,6 +63,7 @@ struct Report {
     out += "  the system).\n"
 
     out += EchoComparison(measurements: measurements, workloads: workloads).text()
+    out += SkewedComparison(measurements: measurements).text()
 
     let failures = measurements.compactMap { m in
       m.failure.map { "\(m.workload) \(m.system.id): \($0)" }
@@ -87,9 +88,12 @@ struct Report {
           + "\"min\": \(Text.fixed(summary.min, 1)), "
           + "\"max\": \(Text.fixed(summary.max, 1)), "
           + "\"runs\": \(summary.runs)"
-          + (measurement.serverCPU.map {
-            ", \"server_cpu_ns_per_op\": \(Text.fixed($0.median, 1))"
-          } ?? "") + "}")
+          + [
+            ("server_cpu_ns_per_op", measurement.serverCPU),
+            ("p99_latency_ns", measurement.p99Latency),
+          ]
+          .compactMap { key, figure in figure.map { ", \"\(key)\": \(Text.fixed($0.median, 1))" } }
+          .joined() + "}")
     }
     return "[\n  " + records.joined(separator: ",\n  ") + "\n]\n"
   }

@@ -67,6 +67,9 @@ struct Runner {
               measurements[index].serverCPUNanosecondsPerOperation.append(
                 server.seconds * 1e9 / Double(sample.operations))
             }
+            if let p99 = sample.p99Latency {
+              measurements[index].p99LatencyNanoseconds.append(p99.seconds * 1e9)
+            }
             Log.progress("\(Text.rate(rate)) \(workload.unit)\n")
           } catch {
             measurements[index].failure = error.description

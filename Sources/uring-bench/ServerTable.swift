@@ -23,25 +23,28 @@ struct Column {
   }
 }
 
-/// The report sections that compare servers (echo, http): per workload, each
-/// system's median rate and server CPU time per operation, then ratios to
-/// reference systems.
+/// The report sections that compare systems on a rate and a time (echo and
+/// http: server CPU time per operation; skewed-cpu-io: p99 latency): per
+/// workload, each system's median rate and time, then ratios to reference
+/// systems.
 struct ServerTable {
   /// A system's medians in one workload.
   struct Figures {
     let rate: Double
-    /// Server CPU nanoseconds per operation, if measured.
-    let cpu: Double?
+    /// Nanoseconds (of `time`), if measured.
+    let time: Double?
   }
 
-  /// After the first column (the system) and the rate and CPU ones.
+  /// After the first column (the system) and the rate and time ones.
   let columns: [Column]
   let measurements: [Measurement]
+  /// The time figure, in nanoseconds.
+  var time: KeyPath<Measurement, Summary?> = \.serverCPU
 
   var header: String { Column.row(columns.map(\.title), columns) }
 
   /// The rows of workload `id` (nothing if it did not run): the system, its
-  /// rate, its server CPU in microseconds, then `ratios(figures, medianOf)`.
+  /// rate, its time in microseconds, then `ratios(figures, medianOf)`.
   func section(
     _ id: String, ratios: (Figures, (BenchSystem) -> Figures?) -> [String]
   ) -> String {
@@ -50,7 +53,7 @@ struct ServerTable {
     func median(_ system: BenchSystem) -> Figures? {
       guard let row = rows.first(where: { $0.system == system }), let summary = row.summary
       else { return nil }
-      return Figures(rate: summary.median, cpu: row.serverCPU?.median)
+      return Figures(rate: summary.median, time: row[keyPath: time]?.median)
     }
     var out = "  \(id)\n"
     for measurement in rows {
@@ -61,7 +64,7 @@ struct ServerTable {
       out += Column.row(
         [
           "    " + measurement.system.id, Text.rate(figures.rate),
-          figures.cpu.map { Text.fixed($0 / 1000, 2) } ?? "-",
+          figures.time.map { Text.fixed($0 / 1000, 2) } ?? "-",
         ] + ratios(figures, median), columns)
     }
     return out

@@ -10,7 +10,8 @@ enum BenchSystem: String, CaseIterable, Sendable {
   case reactorStream = "reactor-stream"
   /// UringReactor on both cores: a ``ReactorGroup`` of 2 reactors pinned to
   /// 2 CPUs (``BenchGroup``), the work spread over them. Only in the
-  /// workloads whose `systems` list it (the random file reads, the fan-outs).
+  /// workloads whose `systems` list it (the random file reads, the fan-outs,
+  /// `skewed-cpu-io`).
   case reactorGroup = "reactor-group"
   /// Swift's default (global, cooperative) executor and default actors.
   case defaultExecutor = "default-executor"
@@ -40,6 +41,9 @@ struct Sample: Sendable {
   var elapsed: Duration
   /// The server's CPU time over the run, for workloads that tell it apart.
   var serverCPU: Duration? = nil
+  /// The 99th percentile of one operation's latency in the run, for
+  /// workloads that time each operation.
+  var p99Latency: Duration? = nil
 
   var seconds: Double { elapsed.seconds }
   /// Operations per second; `nil` when the run did nothing measurable.
@@ -104,6 +108,7 @@ enum Catalog {
       SleepTimers(),
       FanOutIn(child: .read),
       FanOutIn(child: .compute),
+      SkewedCPUIO(),
       Echo(connections: 1),
       Echo(connections: 50),
       Echo(connections: 50, cClient: true),
