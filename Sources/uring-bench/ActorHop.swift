@@ -40,7 +40,8 @@ struct ActorHop: Workload {
       "two default actors, loop in one of them, driving task created with Task.detached"
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
-    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -71,7 +72,8 @@ struct ActorHop: Workload {
       }.value
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
-    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     try result.verify(calls: calls)

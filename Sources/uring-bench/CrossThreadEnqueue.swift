@@ -18,16 +18,20 @@ struct CrossThreadEnqueue: Workload {
   let summary = "jobs submitted from another thread until all have run"
   let initialOperations = 5_000
   let granularity = 1
+  let systems: [BenchSystem] = [.reactor, .reactorExecute, .defaultExecutor, .dispatch]
 
   func footnote(for system: BenchSystem) -> String {
     switch system {
     case .reactor:
       "a task on the default executor creates `Task(executorPreference: reactor) { tick }` per job"
+    case .reactorExecute:
+      "a task on the default executor does `reactor.execute { tick }` per job (a closure job, no task)"
     case .defaultExecutor:
       "a task on the default executor creates `Task { tick }` per job (global pool)"
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
-    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorGroup, .cLiburing,
+      .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -55,11 +59,14 @@ struct CrossThreadEnqueue: Workload {
       switch system {
       case .reactor:
         for _ in 0..<jobs { Task(executorPreference: reactor) { countdown.tick() } }
+      case .reactorExecute:
+        for _ in 0..<jobs { reactor.execute { countdown.tick() } }
       case .defaultExecutor:
         for _ in 0..<jobs { Task { countdown.tick() } }
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
-      case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+      case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorGroup,
+        .cLiburing, .nio, .nioAsyncChannel:
         preconditionFailure("\(id) does not run \(system.id)")
       }
     }

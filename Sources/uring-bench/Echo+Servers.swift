@@ -94,7 +94,8 @@ extension Echo {
             serverCPU: server.cpu)
         }
       }.get()
-    case .defaultExecutor, .dispatchIO, .reactorStream, .reactorGroup:
+    case .defaultExecutor, .dispatchIO, .reactorStream, .reactorGroup, .reactorBatch,
+      .reactorGroupBatch, .reactorExecute:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

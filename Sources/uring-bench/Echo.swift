@@ -107,7 +107,8 @@ struct Echo: Workload {
       "SwiftNIO `NIOAsyncChannel`: a task per connection on the default executor, "
         + "`for try await message in inbound { try await outbound.write(message) }`, "
         + "in the child process nio-echo-server" + client
-    case .dispatchIO, .reactorStream, .reactorGroup:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -130,7 +131,8 @@ struct Echo: Workload {
       sample = try await runOnDispatch(perConnection: perConnection).get()
     case .cLiburing:
       sample = try CLiburing.echo(connections: connections, messages: expected).sample
-    case .dispatchIO, .reactorStream, .reactorGroup, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .nio, .nioAsyncChannel:
       // SwiftNIO's servers are driven by the C client only (the case above).
       preconditionFailure("\(id) does not run \(system.id)")
     }

@@ -66,7 +66,8 @@ struct FanOutIn: Workload {
     case .dispatch:
       "`DispatchQueue.global().async(group:)` per child ("
         + (child == .read ? "a blocking `pread`" : "~3 us of mixing") + "), one notify per wave"
-    case .dispatchIO, .reactorStream, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

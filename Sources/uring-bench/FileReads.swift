@@ -31,9 +31,8 @@ struct FileReads: Workload {
   var systems: [BenchSystem] {
     isSequential
       ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
-      : [.reactor, .reactorStream, .reactorGroup] + BenchSystem.swiftSystems.dropFirst() + [
-        .dispatchIO, .cLiburing,
-      ]
+      : [.reactor, .reactorStream, .reactorBatch, .reactorGroup, .reactorGroupBatch]
+        + BenchSystem.swiftSystems.dropFirst() + [.dispatchIO, .cLiburing]
   }
   var summary: String {
     switch pattern {
@@ -76,6 +75,15 @@ struct FileReads: Workload {
     case .reactorGroup:
       return "the \(depth) task(s) of reactor, spread over a ReactorGroup of 2 reactors "
         + "pinned to 2 CPUs (lane i on reactor i % 2, the file opened on each)"
+    case .reactorBatch:
+      return "one task preferring the reactor: `file.read(batch:)` of \(depth) reads "
+        + "(IORING_OP_READ each, one suspension per batch, SharedBuffers reused), "
+        + "the lanes' offsets of reactor"
+    case .reactorGroupBatch:
+      return "reactor-batch on each reactor of a ReactorGroup of 2 pinned to 2 CPUs, "
+        + "each batching the lanes i % 2 of reactor-group (\(max(1, depth / 2)) reads in flight each)"
+    case .reactorExecute:
+      preconditionFailure("\(id) does not run \(system.id)")
     case .defaultExecutor:
       return "\(depth) task(s) on the default executor, each a loop of blocking pread(2) \(reads)"
     case .dispatch:
@@ -115,6 +123,15 @@ struct FileReads: Workload {
       let group = try BenchGroup.shared.get()
       sample = try await randomOnReactors(
         file, group.reactors, preferring: group, system: system, perLane: perLane)
+    case .reactorBatch:
+      sample = try await randomInBatches(
+        file, [reactor], preferring: reactor, system: system, perLane: perLane)
+    case .reactorGroupBatch:
+      let group = try BenchGroup.shared.get()
+      sample = try await randomInBatches(
+        file, group.reactors, preferring: group, system: system, perLane: perLane)
+    case .reactorExecute:
+      preconditionFailure("\(id) does not run \(system.id)")
     case .defaultExecutor:
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
         try file.blockingRead(lane: lane, step: step, size: blockSize)
@@ -260,6 +277,58 @@ struct FileReads: Workload {
       buffer = result.buffer
       guard count == 4096 else { return done }
       done += 1
+    }
+    return done
+  }
+
+  /// One task per reactor of `reactors`, preferring it, reading the lanes
+  /// `i % count == index` of `randomOnReactors` as batches: step after
+  /// step, one `File.read(batch:)` of every such lane's next offset.
+  private func randomInBatches(
+    _ benchFile: BenchFile, _ reactors: [Reactor], preferring executor: any TaskExecutor,
+    system: BenchSystem, perLane: Int
+  ) async throws(BenchError) -> Sample {
+    let depth = self.depth
+    return try await timedOnReactors(
+      benchFile, reactors, preferring: executor, system: system
+    ) { files in
+      await withTaskGroup(of: Int.self) { group in
+        for (index, file) in files.enumerated() {
+          let lanes = Array(stride(from: index, to: depth, by: files.count))
+          guard !lanes.isEmpty else { continue }
+          group.addTask(executorPreference: file.reactor) {
+            await Self.randomBatches(lanes, of: benchFile, file, perLane: perLane)
+          }
+        }
+        var total = 0
+        for await done in group { total += done }
+        return total
+      }
+    }
+  }
+
+  /// The batches of `randomInBatches` for `lanes`: `perLane` batches of one
+  /// 4 KiB read per lane, at each lane's next random offset; returns the
+  /// full reads.
+  private static func randomBatches(
+    _ lanes: [Int], of benchFile: BenchFile, _ file: File, perLane: Int
+  ) async -> Int {
+    var randoms = lanes.map { BenchFile.Random(lane: $0) }
+    let blocks = benchFile.size / 4096
+    let buffers = lanes.map { _ in SharedBuffer(capacity: 4096) }
+    var requests: [FileReadRequest] = []
+    requests.reserveCapacity(lanes.count)
+    var done = 0
+    for _ in 0..<perLane {
+      requests.removeAll(keepingCapacity: true)
+      for index in lanes.indices {
+        let offset = UInt64(randoms[index].offset(blocks: blocks) * 4096)
+        requests.append(FileReadRequest(into: buffers[index], at: offset))
+      }
+      for result in await file.read(batch: requests) {
+        guard (try? result.get()) == 4096 else { return done }
+        done += 1
+      }
     }
     return done
   }

@@ -80,6 +80,7 @@ struct Http: Workload {
         + "`MultiThreadedEventLoopGroup(numberOfThreads: 1)`, the child process nio-http-server"
         + client
     case .defaultExecutor, .dispatch, .dispatchIO, .reactorStream, .reactorGroup, .cLiburing,
+      .reactorBatch, .reactorGroupBatch, .reactorExecute,
       .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }

@@ -44,7 +44,8 @@ struct NopRoundTrip: Workload {
     case .cLiburing:
       return "C loop (Sources/CBaselines/cb_nop.c): \(concurrency) IORING_OP_NOP per "
         + "io_uring_enter (submit, wait for all), SINGLE_ISSUER | DEFER_TASKRUN"
-    case .dispatchIO, .reactorStream, .reactorGroup, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -66,7 +67,8 @@ struct NopRoundTrip: Workload {
       outcome = Result { () throws(BenchError) -> Sample in
         try CLiburing.nop(batch: concurrency, operations: expected).sample
       }
-    case .dispatchIO, .reactorStream, .reactorGroup, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     let sample = try outcome.get()

@@ -45,7 +45,8 @@ struct SkewedCPUIO: Workload {
         + "`file.read(into:at:)` on the reactor the task runs on"
     case .defaultExecutor:
       "\(tasks), on the default executor; each read a blocking `pread`, then `Task.yield()`"
-    case .reactorStream, .dispatch, .dispatchIO, .cLiburing, .nio, .nioAsyncChannel:
+    case .reactorStream, .dispatch, .dispatchIO, .cLiburing, .nio, .nioAsyncChannel, .reactorBatch,
+      .reactorGroupBatch, .reactorExecute:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

@@ -29,7 +29,8 @@ struct SleepTimers: Workload {
       "`Task.sleep(for: .milliseconds(1))` in 10,000 tasks on the default executor"
     case .dispatch:
       "`DispatchQueue.global().asyncAfter(1 ms) { c.resume() }` awaited in 10,000 tasks"
-    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -62,7 +63,8 @@ struct SleepTimers: Workload {
           }
         }
       }.value
-    case .dispatchIO, .reactorStream, .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
+    case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     guard sample.operations == perTask * Self.tasks else {

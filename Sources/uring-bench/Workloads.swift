@@ -13,6 +13,18 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// workloads whose `systems` list it (the random file reads, the fan-outs,
   /// `skewed-cpu-io`).
   case reactorGroup = "reactor-group"
+  /// UringReactor's batch reads (`File.read(batch:)`): one task on one
+  /// reactor, all its reads in flight as one batch, one suspension per
+  /// batch. Only in the random file-read workloads.
+  case reactorBatch = "reactor-batch"
+  /// `reactor-batch` on both cores: one batching task on each reactor of the
+  /// ``ReactorGroup`` of 2 (``BenchGroup``), each with half the reads in
+  /// flight. Only in the random file-read workloads.
+  case reactorGroupBatch = "reactor-group-batch"
+  /// Closure jobs on the reactor's loop thread (`Reactor.execute(_:)`), the
+  /// reactor's counterpart of `DispatchQueue.async`. Only in
+  /// `enqueue-cross-thread`.
+  case reactorExecute = "reactor-execute"
   /// Swift's default (global, cooperative) executor and default actors.
   case defaultExecutor = "default-executor"
   /// libdispatch queues.

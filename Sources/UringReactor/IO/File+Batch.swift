@@ -75,44 +75,49 @@ extension File {
 final class ReadBatch: CompletionHandler, @unchecked Sendable {
   private let file: File
   private let requests: [FileReadRequest]
-  private var outcomes: [Result<Int, IOError>?]
-  /// The request each read in flight belongs to, by `user_data`.
-  private var positions: [UInt64: Int] = [:]
-  var waiter: LoopContinuation<Void>?
+  // The state below is touched on the loop thread only, one access at a
+  // time: the dynamic exclusivity checks Swift adds to class properties buy
+  // nothing here, and cost a few percent of a cached 4 KiB read.
+  /// Each request's `user_data` while its read is in flight, else 0
+  /// (`user_data` 0 never names an in-flight slot).
+  @exclusivity(unchecked) private var userData: [UInt64]
+  /// Each request's CQE result (bytes, or a negated errno) and why it was
+  /// cancelled, once done.
+  @exclusivity(unchecked) private var outcomes: [OperationOutcome]
+  /// Refusals before submission, by request.
+  @exclusivity(unchecked) private var refusals: [Int: IOError] = [:]
+  /// Where the next CQE is looked for first (they mostly come in order).
+  @exclusivity(unchecked) private var hint = 0
+  @exclusivity(unchecked) private(set) var inFlight = 0
+  @exclusivity(unchecked) var waiter: LoopContinuation<Void>?
 
   init(file: File, requests: [FileReadRequest]) {
     self.file = file
     self.requests = requests
-    self.outcomes = Array(repeating: nil, count: requests.count)
-    positions.reserveCapacity(requests.count)
+    self.userData = Array(repeating: 0, count: requests.count)
+    self.outcomes = Array(
+      repeating: OperationOutcome(result: 0, flags: 0, cancellation: nil), count: requests.count)
   }
-
-  /// Reads still waiting for their CQE.
-  var inFlight: Int { positions.count }
 
   /// Prepares every read; one that cannot be submitted is done at once with
   /// its error. Loop thread.
   func start(on loop: EventLoop) {
-    for (position, request) in requests.enumerated() {
-      let buffer = request.buffer
-      // SAFETY: the kernel writes the buffer until the read's CQE; it is lent
-      // (user access refused) and retained by the in-flight slot till then.
-      let region = UnsafeMutableRawBufferPointer(
-        rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
+    for position in requests.indices {
+      let buffer = requests[position].buffer
+      let offset = requests[position].offset
       do throws(IOError) {
-        let fd = try file.transferDescriptor(for: .read, at: request.offset, .region(region))
-        try file.lendMemory(buffer, .write, for: .read)
-        guard
-          let userData = loop.start(
-            .read(fd: fd, buffer: region, offset: request.offset), handler: self,
-            retaining: (buffer, file))
-        else {
+        let operation = try file.lendForRead(buffer, at: offset)
+        // SAFETY (rule 1): the slot holds this handler until the read's
+        // final CQE, and the handler holds the file and every request's
+        // buffer: what the kernel uses stays alive without a retain per read.
+        guard let slot = loop.start(operation, handler: self) else {
           buffer.endKernelAccess(.write)
           throw file.error(.reactorShutDown, .read)
         }
-        positions[userData] = position
+        userData[position] = slot
+        inFlight += 1
       } catch {
-        outcomes[position] = .failure(error)
+        refusals[position] = error
       }
     }
   }
@@ -120,34 +125,46 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
   /// Loop thread: a read's CQE (reads are single-shot: always final). Its
   /// buffer is handed back to its users only now.
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
-    guard isFinal, let position = positions.removeValue(forKey: completion.userData) else {
-      return
-    }
-    let buffer = requests[position].buffer
-    buffer.endKernelAccess(.write)
+    guard isFinal, let position = position(of: completion.userData) else { return }
+    userData[position] = 0
+    inFlight -= 1
+    hint = position + 1
     let outcome = OperationOutcome(
       result: completion.result, flags: completion.flags, cancellation: cancellation)
-    do throws(IOError) {
-      let count = Int(try outcome.value(.read, path: file.path))
-      buffer.setCount(count)
-      outcomes[position] = .success(count)
-    } catch {
-      outcomes[position] = .failure(error)
-    }
-    if positions.isEmpty, let waiter {
+    requests[position].buffer.endKernelWrite(count: outcome.readCount)
+    outcomes[position] = outcome
+    if inFlight == 0, let waiter {
       self.waiter = nil
       waiter.resume()
     }
   }
 
+  /// The request whose read has `slot` as its `user_data`.
+  private func position(of slot: UInt64) -> Int? {
+    let count = userData.count
+    for step in 0..<count {
+      var position = hint + step
+      if position >= count { position -= count }
+      if userData[position] == slot { return position }
+    }
+    return nil
+  }
+
   /// The task was cancelled: cancel every read still in flight. Each still
   /// ends with its own CQE.
   func cancel(on loop: EventLoop) {
-    for userData in positions.keys { loop.cancelOnLoop(userData, reason: .task) }
+    for slot in userData where slot != 0 { loop.cancelOnLoop(slot, reason: .task) }
   }
 
   /// Every request's result, once none is in flight.
   func results() -> [Result<Int, IOError>] {
-    outcomes.map { $0! }
+    requests.indices.map { position in
+      if let refusal = refusals[position] { return .failure(refusal) }
+      do throws(IOError) {
+        return .success(Int(try outcomes[position].value(.read, path: file.path)))
+      } catch {
+        return .failure(error)
+      }
+    }
   }
 }

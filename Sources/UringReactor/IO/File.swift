@@ -138,10 +138,8 @@ public final class File: Sendable {
   /// Ends the buffer's loan and sets its count from the read's outcome.
   @inline(never)
   func endRead(_ buffer: SharedBuffer, _ outcome: OperationOutcome) throws(IOError) -> Int {
-    buffer.endKernelAccess(.write)
-    let count = Int(try outcome.value(.read, path: path))
-    buffer.setCount(count)
-    return count
+    buffer.endKernelWrite(count: outcome.readCount)
+    return Int(try outcome.value(.read, path: path))
   }
 
   /// Writes the buffer's filled bytes (`0..<buffer.count`) at `offset` (`nil`:

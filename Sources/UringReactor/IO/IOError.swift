@@ -95,4 +95,7 @@ extension OperationOutcome {
     }
     throw IOError(.system(Errno(rawValue: -result)), operation: operation, path: path)
   }
+
+  /// The bytes a read filled, or `nil` if it failed.
+  var readCount: Int? { result >= 0 ? Int(result) : nil }
 }

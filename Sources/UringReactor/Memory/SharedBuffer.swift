@@ -140,6 +140,16 @@ public final class SharedBuffer: BackingMemory {
     state.withLock { $0.count = count }
   }
 
+  /// Ends a kernel write (a read into the buffer) and, if it filled
+  /// `count` bytes, sets the count, in one lock section.
+  func endKernelWrite(count: Int?) {
+    if let count { precondition(count >= 0 && count <= capacity) }
+    state.withLock { state in
+      state.kernelWriters -= 1
+      if let count { state.count = count }
+    }
+  }
+
   private func beginUser(writing: Bool) throws(MemoryAccessError) -> Int {
     try state.withLock { state throws(MemoryAccessError) -> Int in
       if state.kernelWriters > 0 { throw MemoryAccessError(.kernelWriting) }
