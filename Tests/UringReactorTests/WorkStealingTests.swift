@@ -100,12 +100,17 @@ struct WorkStealingTests {
           let first = SharedBuffer(capacity: 4096)
           _ = try await file.read(into: first, at: 0)
           let before = reactors.firstIndex { $0 === Reactor.current }
-          // Hold reactor 0 (a task pinned to it runs first next iteration),
-          // give reactor 1 a reason to wake (two group jobs queued), and
-          // yield: only reactor 1 can run this task now.
-          Task(executorPreference: group) {}
-          Task(executorPreference: reactors[0]) { hold.hold() }
-          await Task.yield()
+          // Suspend; a task pinned to reactor 0 then wakes this one (queued
+          // on reactor 0, the oldest of its two queued group jobs, so a
+          // sleeping reactor 1 is woken to take it) and holds reactor 0:
+          // only reactor 1 can run this task now.
+          await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            Task(executorPreference: reactors[0]) {
+              continuation.resume()
+              Task(executorPreference: group) {}
+              hold.hold()
+            }
+          }
           let after = reactors.firstIndex { $0 === Reactor.current }
           hold.release()
           let second = SharedBuffer(capacity: 4096)
