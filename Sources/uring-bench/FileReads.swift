@@ -247,17 +247,22 @@ struct FileReads: Workload {
     return try await timedOnReactors(
       benchFile, reactors, preferring: executor, system: system
     ) { files in
-      await withTaskGroup(of: Int.self) { group in
-        for lane in 0..<depth {
+      await Self.sumOfTasks(
+        (0..<depth).map { lane in
           let file = files[lane % files.count]
-          group.addTask(executorPreference: file.reactor) {
-            await Self.randomLane(lane, of: benchFile, file, perLane: perLane)
-          }
-        }
-        var total = 0
-        for await done in group { total += done }
-        return total
-      }
+          return (file, { await Self.randomLane(lane, of: benchFile, file, perLane: perLane) })
+        })
+    }
+  }
+
+  /// Runs each `run` in a task preferring its file's reactor; returns the
+  /// sum of what they return.
+  private static func sumOfTasks(_ tasks: [(File, @Sendable () async -> Int)]) async -> Int {
+    await withTaskGroup(of: Int.self) { group in
+      for (file, run) in tasks { group.addTask(executorPreference: file.reactor, operation: run) }
+      var total = 0
+      for await done in group { total += done }
+      return total
     }
   }
 
@@ -292,18 +297,12 @@ struct FileReads: Workload {
     return try await timedOnReactors(
       benchFile, reactors, preferring: executor, system: system
     ) { files in
-      await withTaskGroup(of: Int.self) { group in
-        for (index, file) in files.enumerated() {
+      await Self.sumOfTasks(
+        files.enumerated().compactMap { index, file in
           let lanes = Array(stride(from: index, to: depth, by: files.count))
-          guard !lanes.isEmpty else { continue }
-          group.addTask(executorPreference: file.reactor) {
-            await Self.randomBatches(lanes, of: benchFile, file, perLane: perLane)
-          }
-        }
-        var total = 0
-        for await done in group { total += done }
-        return total
-      }
+          guard !lanes.isEmpty else { return nil }
+          return (file, { await Self.randomBatches(lanes, of: benchFile, file, perLane: perLane) })
+        })
     }
   }
 
