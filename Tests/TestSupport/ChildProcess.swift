@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// A child process with its standard output on a pipe; standard error is
 /// inherited (or silenced), standard input comes from a file.
@@ -141,7 +140,7 @@ public final class ChildProcess {
   }
 }
 
-private let spawnLock = Mutex(())
+private let spawnLock = PthreadLocked(())
 
 /// What a child process printed and how it ended.
 public struct ChildOutput: Sendable {

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 
 /// Lets the tests run in parallel (Swift Testing's default) although some of
@@ -62,7 +61,7 @@ private final class Gate: Sendable {
     var waiters: [Waiter] = []
   }
 
-  private let state = Mutex(State())
+  private let state = PthreadLocked(State())
 
   func acquire(exclusive: Bool) async {
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
