@@ -2,6 +2,11 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/vfs.h>
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 
 /// Keeps `queue_depth` reads of `size` bytes in flight until `operations`
 /// completed; `next_offset` gives each new read's offset. A read that returns
@@ -109,4 +114,10 @@ cb_result cb_sequential_reads(int32_t fd, uint64_t file_size, uint32_t chunk_siz
   if (chunk_size == 0 || file_size < chunk_size) return cb_failure(EINVAL);
   cb_sequential_state state = {0, file_size, chunk_size};
   return cb_reads(fd, chunk_size, queue_depth, operations, cb_sequential_offset, &state);
+}
+
+int32_t cb_is_tmpfs(const char *path) {
+  struct statfs info;
+  if (statfs(path, &info) != 0) return -errno;
+  return info.f_type == TMPFS_MAGIC;
 }

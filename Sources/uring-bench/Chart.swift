@@ -37,6 +37,7 @@ struct Chart {
     case .dispatch: "#868e96"
     case .dispatchIO: "#0c8599"
     case .cLiburing: "#2b8a3e"
+    case .fio: "#5c940d"
     case .nio: "#7048e8"
     case .nioAsyncChannel: "#ae3ec9"
     }

@@ -95,7 +95,7 @@ extension Echo {
         }
       }.get()
     case .defaultExecutor, .dispatchIO, .reactorStream, .reactorGroup, .reactorBatch,
-      .reactorGroupBatch, .reactorExecute:
+      .reactorGroupBatch, .reactorExecute, .fio:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

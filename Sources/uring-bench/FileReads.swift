@@ -1,3 +1,4 @@
+import CBaselines
 import Dispatch
 import Glibc
 import SystemPackage
@@ -11,6 +12,12 @@ import UringReactor
 /// The file is created once under `$TMPDIR` (default `/var/tmp`) and kept;
 /// before every run, pages the page cache lost (it can be dropped from
 /// outside here) are read back in, untimed (`mincore`).
+///
+/// `direct`: `file-direct-random-4k-qd*`, `file-direct-sequential-1m`, the
+/// same reads of the same file (on a disk: not tmpfs, see
+/// ``BenchFile/shared(small:onDisk:)``) opened with `O_DIRECT`, so the page
+/// cache serves none of them and every read goes to the device; no warming.
+/// Buffers are page-aligned, offsets and sizes multiples of 4 KiB.
 struct FileReads: Workload {
   enum Pattern: Sendable {
     case random(queueDepth: Int)
@@ -20,22 +27,33 @@ struct FileReads: Workload {
   let pattern: Pattern
   /// Read the 64 MiB file instead of the 1 GiB one (`--quick`).
   let quick: Bool
+  /// Read through `O_DIRECT` descriptors, from the disk (`file-direct-*`).
+  var direct = false
 
   var id: String {
     switch pattern {
-    case .random(let depth): "file-random-4k-qd\(depth)"
-    case .sequential: "file-sequential-1m"
+    case .random(let depth): "file-\(direct ? "direct-" : "")random-4k-qd\(depth)"
+    case .sequential: "file-\(direct ? "direct-" : "")sequential-1m"
     }
   }
   var unit: String { isSequential ? "MiB/s" : "reads/s" }
   var systems: [BenchSystem] {
-    isSequential
+    if direct {
+      return (isSequential ? [.reactor] : [.reactor, .reactorBatch, .reactorGroup])
+        + BenchSystem.swiftSystems.dropFirst() + [.cLiburing] + (Fio.path == nil ? [] : [.fio])
+    }
+    return isSequential
       ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
       : [.reactor, .reactorStream, .reactorBatch, .reactorGroup, .reactorGroupBatch]
         + BenchSystem.swiftSystems.dropFirst() + [.dispatchIO, .cLiburing]
   }
   var summary: String {
-    switch pattern {
+    if direct {
+      return isSequential
+        ? "O_DIRECT 1 MiB sequential reads of a file on the disk (one op = 1 MiB)"
+        : "O_DIRECT 4 KiB reads at random offsets of a file on the disk, \(depth) in flight"
+    }
+    return switch pattern {
     case .random(let depth):
       "4 KiB reads at random offsets of a page-cached file, \(depth) in flight"
     case .sequential:
@@ -59,26 +77,27 @@ struct FileReads: Workload {
   var blockSize: Int { isSequential ? 1 << 20 : 4096 }
 
   func footnote(for system: BenchSystem) -> String {
-    let reads = isSequential ? "1 MiB reads" : "4 KiB reads"
+    let reads = (direct ? "O_DIRECT " : "") + (isSequential ? "1 MiB reads" : "4 KiB reads")
+    let opened = direct ? "; the file opened with `options: [.directIO]`" : ""
     switch system {
     case .reactor:
       return isSequential
         ? "`for try await chunk in file.chunks(chunkSize: 1 MiB, readAhead: 2)` in a task "
-          + "preferring the reactor (IORING_OP_READ, buffers reused)"
+          + "preferring the reactor (IORING_OP_READ, buffers reused)" + opened
         : "\(depth) task(s) (addTask(executorPreference: reactor)), each awaiting "
           + "`file.read(into: OwnedBuffer, at:)` (IORING_OP_READ) into its own buffer, "
-          + "moved in and back each read"
+          + "moved in and back each read" + opened
     case .reactorStream:
       return "one task preferring the reactor: `for try await chunk in file.reads(at: offsets, "
         + "size: 4096, depth: \(depth))` (IORING_OP_READ, \(depth) in flight, buffers reused; "
         + "the offsets of dispatch, in an array made untimed)"
     case .reactorGroup:
       return "the \(depth) task(s) of reactor, spread over a ReactorGroup of 2 reactors "
-        + "pinned to 2 CPUs (lane i on reactor i % 2, the file opened on each)"
+        + "pinned to 2 CPUs (lane i on reactor i % 2, the file opened on each)" + opened
     case .reactorBatch:
       return "one task preferring the reactor: `file.read(batch:)` of \(depth) reads "
         + "(IORING_OP_READ each, one suspension per batch, SharedBuffers reused), "
-        + "the lanes' offsets of reactor"
+        + "the lanes' offsets of reactor" + opened
     case .reactorGroupBatch:
       return "reactor-batch on each reactor of a ReactorGroup of 2 pinned to 2 CPUs, "
         + "each batching the lanes i % 2 of reactor-group (\(max(1, depth / 2)) reads in flight each)"
@@ -86,9 +105,10 @@ struct FileReads: Workload {
       preconditionFailure("\(id) does not run \(system.id)")
     case .defaultExecutor:
       return "\(depth) task(s) on the default executor, each a loop of blocking pread(2) \(reads)"
+        + (direct ? " (at most one per pool thread in flight: the pool has a thread per CPU)" : "")
     case .dispatch:
       return "\(depth) task(s), each awaiting a continuation resumed by "
-        + "`DispatchQueue.global().async { pread(2) }` per read"
+        + "`DispatchQueue.global().async { pread(2) }` per read" + (direct ? " (O_DIRECT fd)" : "")
     case .dispatchIO:
       return "one DispatchIO random-access channel (own fd, low water = read size); "
         + "\(depth) task(s), each awaiting `channel.read(offset:length:queue:)` per "
@@ -97,6 +117,9 @@ struct FileReads: Workload {
     case .cLiburing:
       return "C loop over liburing, \(reads), \(depth) in flight "
         + (isSequential ? "(cb_sequential_reads)" : "(cb_random_reads)")
+        + (direct ? ", an O_DIRECT fd, page-aligned buffers" : "")
+    case .fio:
+      return Fio.footnote(sequential: isSequential, depth: depth)
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
@@ -105,8 +128,15 @@ struct FileReads: Workload {
   func run(on system: BenchSystem, operations: Int, reactor: Reactor) async throws(BenchError)
     -> Sample
   {
-    let file = try BenchFile.shared(small: quick)
-    file.warm()
+    let file = try BenchFile.shared(small: quick, onDisk: direct)
+    let direct = self.direct
+    if direct {
+      guard file.directDescriptor >= 0 else {
+        throw BenchError("\(id): cannot open \(file.path) with O_DIRECT: \(file.directFailure)")
+      }
+    } else {
+      file.warm()
+    }
     let perLane = max(1, operations / depth)
     let expected = perLane * depth
     let sample: Sample
@@ -134,7 +164,7 @@ struct FileReads: Workload {
       preconditionFailure("\(id) does not run \(system.id)")
     case .defaultExecutor:
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
-        try file.blockingRead(lane: lane, step: step, size: blockSize)
+        try file.blockingRead(lane: lane, step: step, size: blockSize, direct: direct)
       }
     case .dispatchIO:
       sample = try await runOnDispatchIO(file, perLane: perLane)
@@ -145,7 +175,7 @@ struct FileReads: Workload {
           (continuation: UnsafeContinuation<Result<Void, BenchError>, Never>) in
           DispatchQueue.global().async {
             do throws(BenchError) {
-              try file.blockingRead(lane: lane, step: step, size: size)
+              try file.blockingRead(lane: lane, step: step, size: size, direct: direct)
               continuation.resume(returning: .success(()))
             } catch {
               continuation.resume(returning: .failure(error))
@@ -155,13 +185,19 @@ struct FileReads: Workload {
         try outcome.get()
       }
     case .cLiburing:
+      let fd = direct ? file.directDescriptor : file.descriptor
       let run =
         try isSequential
         ? CLiburing.sequentialReads(
-          fd: file.descriptor, fileSize: file.size, queueDepth: depth, operations: expected)
+          fd: fd, fileSize: file.size, queueDepth: depth, operations: expected)
         : CLiburing.randomReads(
-          fd: file.descriptor, fileSize: file.size, queueDepth: depth, operations: expected)
+          fd: fd, fileSize: file.size, queueDepth: depth, operations: expected)
       sample = run.sample
+    case .fio:
+      // fio runs for a time, not a count: its own figures are the sample.
+      return try Fio.run(
+        file, sequential: isSequential, depth: depth,
+        for: quick ? .milliseconds(100) : .milliseconds(250))
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
@@ -206,12 +242,15 @@ struct FileReads: Workload {
     system: BenchSystem, _ body: @escaping @Sendable ([File]) async throws -> Int
   ) async throws(BenchError) -> Sample {
     let id = self.id
+    let direct = self.direct
     let outcome = await Task(executorPreference: executor) {
       () async -> Result<Sample, BenchError> in
       do {
         var files: [File] = []
         for reactor in reactors {
-          files.append(try await File.open(benchFile.path, .readOnly, on: reactor))
+          files.append(
+            try await File.open(
+              benchFile.path, .readOnly, options: direct ? [.directIO] : [], on: reactor))
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -380,6 +419,11 @@ final class BenchFile: Sendable {
   let path: FilePath
   let size: Int
   let descriptor: Int32
+  /// The file opened again with `O_DIRECT` (the `file-direct-*` workloads),
+  /// or -1 if the file system refused it (``directFailure`` says why).
+  let directDescriptor: Int32
+  /// Why `O_DIRECT` could not be had, if it could not.
+  let directFailure: String
 
   /// Each made once, when first asked for (Swift initialises a static `let`
   /// exactly once, thread-safely).
@@ -389,14 +433,32 @@ final class BenchFile: Sendable {
   private static let small = Result { () throws(BenchError) -> BenchFile in
     try BenchFile(size: 64 << 20)
   }
-
-  /// The 1 GiB file, or the 64 MiB one if `small` (`--quick`).
-  static func shared(small: Bool) throws(BenchError) -> BenchFile {
-    try (small ? Self.small : large).get()
+  /// The same on a disk: the files above unless `$TMPDIR` is a tmpfs, else
+  /// files of their own in `/var/tmp`.
+  private static let largeOnDisk = Result { () throws(BenchError) -> BenchFile in
+    try directory == diskDirectory ? large.get() : BenchFile(size: 1 << 30, in: diskDirectory)
+  }
+  private static let smallOnDisk = Result { () throws(BenchError) -> BenchFile in
+    try directory == diskDirectory ? small.get() : BenchFile(size: 64 << 20, in: diskDirectory)
   }
 
-  private init(size: Int) throws(BenchError) {
-    let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/var/tmp"
+  /// `$TMPDIR`, default `/var/tmp`.
+  private static let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/var/tmp"
+  /// ``directory``, or `/var/tmp` if that is a tmpfs (memory, not a disk).
+  private static let diskDirectory = cb_is_tmpfs(directory) == 1 ? "/var/tmp" : directory
+
+  /// The 1 GiB file, or the 64 MiB one if `small` (`--quick`); `onDisk`:
+  /// one on a disk (the `O_DIRECT` workloads).
+  static func shared(small: Bool, onDisk: Bool = false) throws(BenchError) -> BenchFile {
+    switch (small, onDisk) {
+    case (false, false): try large.get()
+    case (true, false): try Self.small.get()
+    case (false, true): try largeOnDisk.get()
+    case (true, true): try smallOnDisk.get()
+    }
+  }
+
+  private init(size: Int, in directory: String = BenchFile.directory) throws(BenchError) {
     path = FilePath(directory).appending("uring-bench-reads-\(size >> 20)m.dat")
     self.size = size
     var info = stat()
@@ -407,6 +469,9 @@ final class BenchFile: Sendable {
     guard descriptor >= 0 else {
       throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))")
     }
+    let flags = O_RDONLY | O_CLOEXEC | FileDescriptor.OpenOptions.directIO.rawValue
+    directDescriptor = open(path.string, flags)
+    directFailure = directDescriptor >= 0 ? "" : String(cString: strerror(errno))
   }
 
   private static func create(_ path: FilePath, size: Int) throws(BenchError) {
@@ -465,11 +530,12 @@ final class BenchFile: Sendable {
   }
 
   /// One blocking `pread` of `size` bytes for `lane`'s `step`-th read (at
-  /// ``offset(lane:step:size:)``).
-  func blockingRead(lane: Int, step: Int, size: Int) throws(BenchError) {
+  /// ``offset(lane:step:size:)``), through ``directDescriptor`` if `direct`
+  /// (the thread's buffer is page-aligned).
+  func blockingRead(lane: Int, step: Int, size: Int, direct: Bool = false) throws(BenchError) {
     let offset = offset(lane: lane, step: step, size: size)
     let buffer = Self.buffers.buffer(size)
-    let count = pread(descriptor, buffer, size, off_t(offset))
+    let count = pread(direct ? directDescriptor : descriptor, buffer, size, off_t(offset))
     guard count == size else { throw BenchError("pread returned \(count) at \(offset)") }
   }
 

@@ -6,14 +6,20 @@ import Glibc
 enum Wrk {
   /// Where `wrk` is: `$URING_BENCH_WRK`, else the first `wrk` on `$PATH`;
   /// `nil` if it is not installed.
-  static let path: String? = {
-    if let value = getenv("URING_BENCH_WRK") {
+  static let path = executable("wrk", variable: "URING_BENCH_WRK")
+
+  /// Where the program `name` is: `$variable` if set, else the first `name`
+  /// on `$PATH`; `nil` if it is not installed.
+  static func executable(_ name: String, variable: String) -> String? {
+    if let value = getenv(variable) {
       let path = String(cString: value)
       return access(path, X_OK) == 0 ? path : nil
     }
     let directories = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
-    return directories.split(separator: ":").map { $0 + "/wrk" }.first { access($0, X_OK) == 0 }
-  }()
+    return directories.split(separator: ":").map { $0 + "/" + name }.first {
+      access($0, X_OK) == 0
+    }
+  }
 
   static let howToInstall = "install it with `apt-get install wrk` (CI does)"
 
@@ -108,7 +114,8 @@ enum Wrk {
     return UInt64(line.dropFirst("SigCgt:".count).filter(\.isHexDigit), radix: 16)
   }
 
-  private static func readAll(_ fd: CInt) -> String {
+  /// Everything `fd` gives until its end, as UTF-8 text.
+  static func readAll(_ fd: CInt) -> String {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {

@@ -104,7 +104,11 @@ struct Options: Sendable {
       each workload interleaved (A B C A B C ...), and prints median, min and max
       rates (higher is better). The http workloads need `wrk` on $PATH (or
       $URING_BENCH_WRK) and the `http-server` example built next to uring-bench;
-      without them they have no figures, and the report says why.
+      without them they have no figures, and the report says why. The
+      file-direct-* workloads read a file on the disk with O_DIRECT (1 GiB in
+      $TMPDIR, or /var/tmp if $TMPDIR is a tmpfs; 64 MiB with --quick); their
+      fio row needs `fio` on $PATH (or $URING_BENCH_FIO), else it is left out
+      and the report says why.
 
       options:
         --quick          2 rounds of short runs (the whole run takes 10-15 seconds)
@@ -123,7 +127,9 @@ struct Options: Sendable {
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the
                          echo and http workloads, from Benchmarks/'s nio-echo-server
-                         and nio-http-server, when built; see ./scripts/bench.sh)
+                         and nio-http-server, when built; see ./scripts/bench.sh),
+                         fio (fio with ioengine=io_uring, a child process: the
+                         file-direct-* workloads only, when installed)
         -h, --help       show this help
 
       workloads:

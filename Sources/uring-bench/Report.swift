@@ -61,6 +61,7 @@ struct Report {
     out += "  only the reactor and c-liburing do I/O in nop-*: the other systems do the nearest\n"
     out += "  async round trip through their own completion mechanism (suspend, get resumed by\n"
     out += "  the system).\n"
+    out += Fio.absence(workloads)
 
     out += EchoComparison(measurements: measurements, workloads: workloads).text()
     out += SkewedComparison(measurements: measurements).text()

@@ -56,7 +56,7 @@ struct Runner {
             let cpuBefore = CPUTime.process()
             let sample = try await timed(
               workload, on: system, operations: measurements[index].operationsPerRun)
-            let cpu = CPUTime.process() - cpuBefore
+            let cpu = sample.cpu ?? CPUTime.process() - cpuBefore
             guard let rate = sample.rate else {
               throw BenchError("\(workload.id) \(system.id): the run measured no time")
             }

@@ -37,6 +37,10 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// Plain C over liburing (Sources/CBaselines), no Swift runtime: the limit
   /// of the machine. Only in the workloads whose `systems` list it.
   case cLiburing = "c-liburing"
+  /// `fio` (Debian's package) with `ioengine=io_uring`, as a child process:
+  /// the external reference of the O_DIRECT file reads (`file-direct-*`),
+  /// when `fio` is on `$PATH`; its CPU time is its own report's.
+  case fio
   /// SwiftNIO's handler echo server (Benchmarks/'s `nio-echo-server`, a child
   /// process). Only in the echo workloads driven by the C client, and in the
   /// http workloads (Benchmarks/'s `nio-http-server`).
@@ -56,6 +60,10 @@ struct Sample: Sendable {
   /// The 99th percentile of one operation's latency in the run, for
   /// workloads that time each operation.
   var p99Latency: Duration? = nil
+  /// The CPU time of the run when it was not spent in this process (a child
+  /// program's own figure, e.g. fio's usr + sys); `nil`: the process CPU
+  /// time the runner measures around the run.
+  var cpu: Duration? = nil
 
   var seconds: Double { elapsed.seconds }
   /// Operations per second; `nil` when the run did nothing measurable.
@@ -133,6 +141,10 @@ enum Catalog {
       FileReads(pattern: .random(queueDepth: 32), quick: quick),
       FileReads(pattern: .random(queueDepth: 128), quick: quick),
       FileReads(pattern: .sequential, quick: quick),
+      FileReads(pattern: .random(queueDepth: 1), quick: quick, direct: true),
+      FileReads(pattern: .random(queueDepth: 32), quick: quick, direct: true),
+      FileReads(pattern: .random(queueDepth: 128), quick: quick, direct: true),
+      FileReads(pattern: .sequential, quick: quick, direct: true),
     ]
   }
 

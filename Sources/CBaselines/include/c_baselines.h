@@ -58,6 +58,11 @@ cb_result cb_random_reads(int32_t fd, uint64_t file_size, uint32_t block_size,
 cb_result cb_sequential_reads(int32_t fd, uint64_t file_size, uint32_t chunk_size,
                               uint32_t queue_depth, uint64_t operations);
 
+/// 1 if `path` is on a tmpfs (memory, where O_DIRECT reaches no device), 0 if
+/// not, a negative errno if statfs(2) fails. (Not a loop: uring-bench uses it
+/// to keep its O_DIRECT file on a disk.)
+int32_t cb_is_tmpfs(const char *path);
+
 /// A TCP echo server on its own thread, all I/O through one io_uring:
 /// multishot accept, multishot recv into a provided-buffer ring (buffer group
 /// 0, `buffer_count` buffers of `buffer_size` bytes), and a send of each
