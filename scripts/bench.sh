@@ -3,7 +3,8 @@
 # Benchmarks/'s SwiftNIO servers) and prints a table comparing the reactor with
 # Dispatch, DispatchIO, Swift's default executor, SwiftNIO and plain C over
 # liburing, and draws it as uring-bench.svg. Installs what it needs first if
-# missing: liburing-dev, and wrk (the http workloads).
+# missing: liburing-dev, wrk (the http workloads) and fio (the reference row of the
+# file-direct-* workloads).
 #
 # Usage: ./scripts/bench.sh [uring-bench options: --quick, --json, --chart FILE,
 #        --workload ID, --system ID, --rounds N; see --help]
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 source "scripts/install-deps.sh"
-install_packages liburing-dev wrk
+install_packages liburing-dev wrk fio
 
 # Build first with its log on stderr, so that `--json` leaves clean JSON on stdout.
 step "swift build -c release --product uring-bench"
