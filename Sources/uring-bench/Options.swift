@@ -1,7 +1,7 @@
 /// The command line of `uring-bench`, parsed by hand (no dependencies).
 struct Options: Sendable {
   /// Two rounds, short runs, a 64 MiB file for the file-read workloads: the
-  /// whole run takes 10-15 seconds, for smoke tests.
+  /// whole run takes 20-30 seconds, for smoke tests.
   var quick = false
   /// Print one JSON array instead of the table.
   var json = false
@@ -111,7 +111,7 @@ struct Options: Sendable {
       and the report says why.
 
       options:
-        --quick          2 rounds of short runs (the whole run takes 10-15 seconds)
+        --quick          2 rounds of short runs (the whole run takes 20-30 seconds)
         --json           print one JSON array of records instead of the table
         --rounds N       interleaved rounds per workload (default 7; 2 with --quick)
         --chart FILE     also write an SVG chart: per workload, each system's median
