@@ -124,13 +124,7 @@ extension EventLoop {
   nonisolated(nonsending) private func waitUncancellable(
     _ userData: UInt64, _ submission: Submission?
   ) async -> OperationOutcome {
-    await withLoopContinuation { continuation in
-      if let submission {
-        arm(userData, submission, .task(continuation))
-      } else {
-        wait(userData, nil, continuation)
-      }
-    }
+    await withLoopContinuation { continuation in wait(userData, submission, continuation) }
   }
 
   /// Arms `submission` with no handler yet: the loop resumes the task with
