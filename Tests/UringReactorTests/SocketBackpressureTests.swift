@@ -201,6 +201,28 @@ struct SocketBackpressureTests {
     #expect(openDescriptorCount() == descriptorsBefore)
   }
 
+  /// A single `write(from:)` to a full socket waits for room (the send that
+  /// does not wait gets `EAGAIN`, then one that waits is submitted) and
+  /// sends some bytes, rather than returning 0.
+  @Test func aSingleWriteToAFullSocketWaitsForRoom() async throws {
+    try await withReactor { reactor in
+      let recorder = OperationRecorder()
+      try await recorder.install(on: reactor)
+      let (writer, reader) = try SocketStream.pair(on: reactor)
+      try await writer.apply(SocketOptions(sendBufferSize: 4096))
+      let buffer = SharedBuffer([UInt8](repeating: 7, count: 65_536))
+      let first = try await writer.write(from: buffer)
+      #expect(first > 0 && first < buffer.count)
+      let second = Task(executorPreference: reactor) { try await writer.write(from: buffer) }
+      // Its send that does not wait (`EAGAIN`) came before the reader drains.
+      await recorder.waitUntilPrepared(.send, count: 2)
+      #expect(try await reader.receive(exactly: first).count == first)
+      #expect(try await second.value > 0)
+      try await writer.close()
+      try await reader.close()
+    }
+  }
+
   /// Bytes released on a thread other than the loop's go back to the ring
   /// through the loop (rule 5).
   @Test func bytesReleasedElsewhereReturnThroughTheLoop() async throws {

@@ -12,7 +12,8 @@ extension SocketStream {
   {
     let handle = self.handle
     return try await handle.onLoop { loop throws(IOError) in
-      try await lend(buffer, handle) { () async throws(IOError) -> Int in
+      try await lend(CollectionOfOne(buffer), handle, for: .send) {
+        () async throws(IOError) -> Int in
         let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
         return try await loop.send(region, once: true, retaining: buffer, handle: handle)
       }
@@ -27,7 +28,8 @@ extension SocketStream {
   nonisolated(nonsending) public func writeAll(from buffer: SharedBuffer) async throws(IOError) {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
-      _ = try await lend(buffer, handle) { () async throws(IOError) -> Int in
+      _ = try await lend(CollectionOfOne(buffer), handle, for: .send) {
+        () async throws(IOError) -> Int in
         let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
         return try await loop.send(region, once: false, retaining: buffer, handle: handle)
       }
@@ -103,17 +105,22 @@ extension SocketStream {
   }
 }
 
-/// Lends `buffer` for the kernel to read during `body`.
-nonisolated(nonsending) private func lend(
-  _ buffer: SharedBuffer, _ handle: SocketHandle,
-  _ body: () async throws(IOError) -> Int
-) async throws(IOError) -> Int {
-  do throws(MemoryAccessError) {
-    try buffer.beginKernelAccess(.read)
-  } catch {
-    throw IOError(.memoryBusy(error), operation: .send, address: handle.peer)
+/// Lends `buffers` for the kernel to read during `body` (all of them, or
+/// none: a busy one throws `operation`'s ``IOError/Kind/memoryBusy(_:)``).
+nonisolated(nonsending) private func lend<R>(
+  _ buffers: some Collection<SharedBuffer>, _ handle: SocketHandle, for operation: Opcode,
+  _ body: () async throws(IOError) -> R
+) async throws(IOError) -> R {
+  var lent = 0
+  defer { for buffer in buffers.prefix(lent) { buffer.endKernelAccess(.read) } }
+  for buffer in buffers {
+    do throws(MemoryAccessError) {
+      try buffer.beginKernelAccess(.read)
+    } catch {
+      throw IOError(.memoryBusy(error), operation: operation, address: handle.peer)
+    }
+    lent += 1
   }
-  defer { buffer.endKernelAccess(.read) }
   return try await body()
 }
 
@@ -125,37 +132,51 @@ extension EventLoop {
     _ region: UnsafeRawBufferPointer, once: Bool, retaining memory: AnyObject,
     handle: SocketHandle
   ) async throws(IOError) -> Int {
+    try await sendRepeatedly(
+      region.count, once: once, retaining: memory, handle: handle, opcode: .send
+    ) { fd, sent, flags in
+      .send(fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[sent...]), flags: flags)
+    }
+  }
+
+  /// Sends `total` bytes with the sends `operation` makes (given the
+  /// descriptor, the bytes sent so far and the flags: `MSG_NOSIGNAL`, maybe
+  /// `MSG_DONTWAIT`): once, or until every byte is sent. `memory` (which owns
+  /// what the operations point at) and the socket are retained by each
+  /// send's slot. Returns the bytes sent. Loop thread.
+  nonisolated(nonsending) func sendRepeatedly(
+    _ total: Int, once: Bool, retaining memory: AnyObject, handle: SocketHandle, opcode: Opcode,
+    _ operation: (_ fd: CInt, _ sent: Int, _ flags: CInt) -> RingOperation
+  ) async throws(IOError) -> Int {
     var sent = 0
     var mayBlock = false
-    repeat {
-      let fd = try handle.liveDescriptor(for: .send)
-      let rest = UnsafeRawBufferPointer(rebasing: region[sent...])
+    while true {
+      let fd = try handle.liveDescriptor(for: opcode)
       let outcome: OperationOutcome
       if mayBlock {
-        outcome = await perform(
-          .send(fd: fd, buffer: rest, flags: noSignal), retaining: (memory, handle))
+        outcome = await perform(operation(fd, sent, noSignal), retaining: (memory, handle))
       } else {
         // First try without waiting (`MSG_DONTWAIT`: the kernel answers at
         // submission, `EAGAIN` if the socket's send buffer is full). Such a
         // send completes within the loop iteration, so, like a nop, it needs
         // no cancellation handler: registering one costs two runtime locks.
         outcome = await perform(
-          .send(fd: fd, buffer: rest, flags: noSignal | dontWait), retaining: (memory, handle),
+          operation(fd, sent, noSignal | dontWait), retaining: (memory, handle),
           cancellable: false)
         if outcome.result == -EAGAIN || outcome.result == -EWOULDBLOCK {
           mayBlock = true
           continue
         }
       }
-      let count = Int(try outcome.value(.send, address: handle.peer))
+      let count = Int(try outcome.value(opcode, address: handle.peer))
       // A stream send of a non-empty region never sends 0 bytes; if the
       // kernel ever said so, retrying would never end.
-      if count == 0 && sent < region.count {
-        throw IOError(.system(.brokenPipe), operation: .send, address: handle.peer)
+      if count == 0 && sent < total {
+        throw IOError(.system(.brokenPipe), operation: opcode, address: handle.peer)
       }
       sent += count
-    } while !once && sent < region.count
-    return sent
+      if once || sent >= total { return sent }
+    }
   }
 }
 
