@@ -2,8 +2,10 @@ import Glibc
 
 /// Everything one `IORING_OP_SENDMSG` or `IORING_OP_RECVMSG` lends the
 /// kernel, in one object the in-flight slot retains until the CQE (rule 1):
-/// the `msghdr`, its `iovec`, the peer's `sockaddr_storage`, the control
-/// buffer (`SCM_RIGHTS`), and the owner of the data memory.
+/// the `msghdr`, its `iovec`s, the peer's `sockaddr_storage`, the control
+/// buffer (`SCM_RIGHTS`), and the owner of the data memory. A gathered send
+/// (``init(gathering:memory:)``) is resubmitted with the same box after a
+/// partial send, ``skip(to:)`` moving the `iovec`s past the bytes sent.
 ///
 /// Descriptors being sent are duplicates the box owns and closes in `deinit`,
 /// so the caller may close its own at any time: the numbers the kernel reads
@@ -16,22 +18,46 @@ final class MessageBox: @unchecked Sendable {
   // that lent them to the kernel released the box.
   let header: UnsafeMutablePointer<msghdr>
   private let vector: UnsafeMutablePointer<iovec>
+  private let vectorCount: Int
   private let control: UnsafeMutableRawBufferPointer?
   let name: SocketAddressBox?
-  /// Owns the memory the iovec points at.
-  private let memory: AnyObject
+  /// Owns the memory the iovecs point at.
+  private let memory: Any
   private var sentDescriptors: [CInt] = []
+  /// Bytes ``skip(to:)`` moved the iovecs past, and the first iovec not
+  /// sent entirely.
+  private var skipped = 0
+  private var firstUnsent = 0
 
   /// A message over `data` (owned by `memory`), with room for a peer address
   /// if `name` is given and for `controlCapacity` bytes of control data.
-  init(
+  convenience init(
     data: UnsafeMutableRawBufferPointer, memory: AnyObject, name: SocketAddressBox?,
     controlCapacity: Int
   ) {
+    self.init(vectorCount: 1, memory: memory, name: name, controlCapacity: controlCapacity)
+    vector.pointee = iovec(iov_base: data.baseAddress, iov_len: data.count)
+  }
+
+  /// A message gathering `regions` in order (owned by `memory`, which the box
+  /// retains), for a send. Empty regions are left out.
+  convenience init(gathering regions: [UnsafeRawBufferPointer], memory: Any) {
+    let filled = regions.filter { !$0.isEmpty }
+    self.init(vectorCount: filled.count, memory: memory, name: nil, controlCapacity: 0)
+    for (index, region) in filled.enumerated() {
+      // SAFETY: the kernel only reads through a send's iovecs.
+      vector[index] = iovec(
+        iov_base: UnsafeMutableRawPointer(mutating: region.baseAddress), iov_len: region.count)
+    }
+    header.pointee.msg_iovlen = min(filled.count, Self.maximumVectors)
+  }
+
+  private init(vectorCount: Int, memory: Any, name: SocketAddressBox?, controlCapacity: Int) {
     self.memory = memory
     self.name = name
-    vector = .allocate(capacity: 1)
-    vector.initialize(to: iovec(iov_base: data.baseAddress, iov_len: data.count))
+    self.vectorCount = vectorCount
+    vector = .allocate(capacity: max(vectorCount, 1))
+    vector.initialize(repeating: iovec(iov_base: nil, iov_len: 0), count: max(vectorCount, 1))
     if controlCapacity > 0 {
       let buffer = UnsafeMutableRawBufferPointer.allocate(
         byteCount: controlCapacity, alignment: MemoryLayout<cmsghdr>.alignment)
@@ -43,7 +69,7 @@ final class MessageBox: @unchecked Sendable {
     header = .allocate(capacity: 1)
     var message = msghdr()
     message.msg_iov = vector
-    message.msg_iovlen = 1
+    message.msg_iovlen = vectorCount
     if let name {
       message.msg_name = UnsafeMutableRawPointer(name.storage)
       message.msg_namelen = name.length.pointee
@@ -57,9 +83,36 @@ final class MessageBox: @unchecked Sendable {
 
   deinit {
     header.deallocate()
+    vector.deinitialize(count: max(vectorCount, 1))
     vector.deallocate()
     control?.deallocate()
     for fd in sentDescriptors { Glibc.close(fd) }
+  }
+
+  /// The most iovecs one `sendmsg` takes (`UIO_MAXIOV`); a longer message
+  /// goes in several sends.
+  static let maximumVectors = 1024
+
+  /// Moves the iovecs past the first `sent` bytes of the message (a count
+  /// that only grows), for the send of the rest. Loop thread, between a
+  /// send's final CQE and the next submission: the kernel reads the iovecs
+  /// only in between.
+  func skip(to sent: Int) {
+    var step = sent - skipped
+    skipped = sent
+    while step > 0, firstUnsent < vectorCount {
+      let current = vector[firstUnsent]
+      if step < current.iov_len {
+        vector[firstUnsent] = iovec(
+          iov_base: current.iov_base.map { $0 + step }, iov_len: current.iov_len - step)
+        step = 0
+      } else {
+        step -= current.iov_len
+        firstUnsent += 1
+      }
+    }
+    header.pointee.msg_iov = vector + firstUnsent
+    header.pointee.msg_iovlen = min(vectorCount - firstUnsent, Self.maximumVectors)
   }
 
   /// The space a control message with `count` descriptors takes (`CMSG_SPACE`).

@@ -36,6 +36,54 @@ extension SocketStream {
     }
   }
 
+  /// Sends the filled bytes (`0..<count`) of every buffer, in order, with
+  /// one `IORING_OP_SENDMSG` (`MSG_NOSIGNAL`) gathering them all (an `iovec`
+  /// per non-empty buffer), and as many more as it takes after a partial
+  /// send, each resuming in the middle of a buffer where the last one
+  /// stopped. Empty buffers are skipped; with no bytes at all, nothing is
+  /// submitted.
+  ///
+  /// - Ownership: every buffer is lent to the kernel for the whole call:
+  ///   user writes to it are refused (``MemoryAccessError``), user reads
+  ///   stay allowed. The buffers and the `iovec` array that points into them
+  ///   are held by one object which each send's in-flight slot retains until
+  ///   its final CQE, whatever happens to the calling task (rule 1). The same
+  ///   buffer may appear more than once.
+  /// - Thread-safety: call from any task; the SQEs are prepared on the
+  ///   stream's loop thread. Concurrent writes from other tasks may
+  ///   interleave their bytes with these at a partial send.
+  /// - Cancellation and deadlines: as ``writeAll(from:)-(SharedBuffer)``. A
+  ///   cancelled task (or one past its ``IODeadline``) has the send in flight
+  ///   cancelled (`IORING_OP_ASYNC_CANCEL`, or the linked timeout), awaits its
+  ///   CQE, keeps the buffers lent until then, and throws
+  ///   ``IOError/Kind/cancelled`` (``IOError/Kind/timedOut``); some bytes may
+  ///   have been sent.
+  /// - Throws: ``IOError`` with operation `.sendmsg`: `EPIPE`
+  ///   (``IOError/isBrokenPipe``) or `ECONNRESET` when the peer is gone;
+  ///   ``IOError/Kind/memoryBusy(_:)`` when a buffer is being written by the
+  ///   kernel (nothing is sent then).
+  nonisolated(nonsending) public func writeAll(from buffers: [SharedBuffer]) async throws(IOError) {
+    let handle = self.handle
+    try await handle.onLoop { loop throws(IOError) in
+      try await lend(buffers, handle, for: .sendmsg) { () async throws(IOError) in
+        let regions = buffers.map {
+          UnsafeRawBufferPointer(rebasing: $0.unsafeRegion[..<$0.count])
+        }
+        let total = regions.reduce(0) { $0 + $1.count }
+        guard total > 0 else { return }
+        // SAFETY: the box holds the buffers (lent until this returns, after
+        // the last send's CQE) and the iovecs; each send's slot retains it.
+        let box = MessageBox(gathering: regions, memory: buffers)
+        _ = try await loop.sendRepeatedly(
+          total, once: false, retaining: box, handle: handle, opcode: .sendmsg
+        ) { fd, sent, flags in
+          box.skip(to: sent)
+          return .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: flags))
+        }
+      }
+    }
+  }
+
   /// Sends the buffer's filled bytes with one `IORING_OP_SEND` and hands the
   /// buffer back, with the bytes sent (possibly fewer) or the error, after
   /// the CQE.
