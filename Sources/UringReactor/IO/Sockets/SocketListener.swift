@@ -18,6 +18,8 @@ import Uring
 ///   not removed.
 /// - Thread-safety: `Sendable`; every method may be called from any task.
 /// - Cancellation: see ``connections(maximumPending:buffers:)`` and ``accept()``.
+/// - Many cores: ``GroupListener`` listens on every reactor of a
+///   ``ReactorGroup`` with one listener each (`SO_REUSEPORT`).
 public final class SocketListener: Sendable {
   let handle: SocketHandle
   /// The reactor whose ring accepts the connections.
