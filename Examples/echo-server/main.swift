@@ -29,26 +29,7 @@ import UringReactor
 }
 
 let command = ServerCommandLine(name: "echo-server")
-let reactor: Reactor
-do {
-  reactor = try Reactor()
-} catch {
-  command.fail("\(error)")
+if case .unix(let path) = command.address, !path.isAbstract {
+  unlink(path.path)  // A stale socket file from an earlier run.
 }
-
-let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
-  do {
-    if case .unix(let path) = command.address, !path.isAbstract {
-      unlink(path.path)  // A stale socket file from an earlier run.
-    }
-    let listener = try await SocketListener.listen(on: command.address, on: reactor)
-    ServerCommandLine.say("listening on \(listener.localAddress)\n")
-    try await listener.serve(connectionLimit: command.connectionLimit, serve)
-    try await listener.close()
-    return 0
-  } catch {
-    command.fail("\(error)")
-  }
-}.value
-await reactor.shutdown()
-exit(exitCode)
+exit(await command.serve(serve))

@@ -1,12 +1,15 @@
 // http-server: an HTTP/1.1 server on one UringReactor that answers every
 // request with the same small response, keeping connections alive.
 //
-//   http-server [ADDRESS] [--connections N]
+//   http-server [ADDRESS] [--connections N] [--reactors N]
 //
 // ADDRESS defaults to 127.0.0.1:0 (any free port). The server prints
 // "listening on ADDRESS" (with the port the kernel picked) on its first line.
 // With --connections N it exits after N connections have closed (tests use
-// this to bound the run).
+// this to bound the run). By default it runs on one reactor; --reactors N
+// serves on a ReactorGroup of N reactors through a GroupListener (a
+// listening socket per reactor, SO_REUSEPORT), each connection on the
+// reactor that accepted it.
 //
 // Requests are read with the connection's multishot receive (bytes lent from
 // a provided-buffer ring); pipelined requests are answered in order; a
@@ -17,7 +20,7 @@ import Glibc
 import ServerCommandLine
 import UringReactor
 
-let command = ServerCommandLine(name: "http-server")
+let command = ServerCommandLine(name: "http-server", acceptsReactors: true)
 
 /// A response with the fixed body; `closing` adds `Connection: close`.
 /// (Built in a function: temporaries of top-level async code would live
@@ -128,23 +131,4 @@ func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
   }
 }
 
-let reactor: Reactor
-do {
-  reactor = try Reactor()
-} catch {
-  command.fail("\(error)")
-}
-
-let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
-  do {
-    let listener = try await SocketListener.listen(on: command.address, on: reactor)
-    ServerCommandLine.say("listening on \(listener.localAddress)\n")
-    try await listener.serve(connectionLimit: command.connectionLimit, serve)
-    try await listener.close()
-    return 0
-  } catch {
-    command.fail("\(error)")
-  }
-}.value
-await reactor.shutdown()
-exit(exitCode)
+exit(await command.serve(serve))

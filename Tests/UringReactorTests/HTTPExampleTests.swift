@@ -14,20 +14,50 @@ struct HTTPExampleTests {
 
   @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: ["wrk"])))
   func wrkGetsEveryResponseWithKeepAlive() throws {
-    let (server, address) = try startExampleServer("http-server", [])
-    // A bounded run: 8 connections for one second.
+    try Self.runWrk(serverArguments: [], threads: 1, connections: 8)
+  }
+
+  /// `--reactors 2`: a group listener; `wrk`'s connections are all answered.
+  @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: ["wrk"])))
+  func wrkGetsEveryResponseFromAGroupOfReactors() throws {
+    try Self.runWrk(serverArguments: ["--reactors", "2"], threads: 2, connections: 16)
+  }
+
+  /// Starts the server with `serverArguments`, runs `wrk` against it for
+  /// one second (a bounded run), stops the server with `SIGTERM`, and checks
+  /// that every request got a 2xx response.
+  static func runWrk(serverArguments: [String], threads: Int, connections: Int) throws {
+    let (server, address) = try startExampleServer("http-server", serverArguments)
     let wrk = try ChildProcess(
       SocketExamples.tool("wrk")!,
-      ["-t", "1", "-c", "8", "-d", "1s", "http://127.0.0.1:\(address.port ?? 0)/"])
+      [
+        "-t", "\(threads)", "-c", "\(connections)", "-d", "1s",
+        "http://127.0.0.1:\(address.port ?? 0)/",
+      ])
     let report = String(decoding: wrk.readAll(), as: UTF8.self)
     #expect(wrk.wait() == 0)
     server.terminate()
     #expect(server.wait() == nil, "stopped by SIGTERM, not crashed")
     let requests = report.split(separator: "\n").first { $0.contains(" requests in ") }
     let count = requests.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
-    #expect(count > 8, "\(report)")
+    #expect(count > connections, "\(report)")
     #expect(!report.contains("Non-2xx"), "\(report)")
     #expect(!report.contains("Socket errors"), "\(report)")
+  }
+
+  /// `--reactors 2 --connections 6`: six clients answered, then the server
+  /// closes its listeners and exits cleanly.
+  @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: [])))
+  func aGroupOfReactorsServesItsConnectionLimitThenExits() throws {
+    let (server, address) = try startExampleServer(
+      "http-server", ["--reactors", "2", "--connections", "6"])
+    let closing = Self.response.replacingHeaderEnd(with: "Connection: close\r\n\r\n")
+    for _ in 0..<6 {
+      let client = try RawSocket(connectingTo: address)
+      try client.send(Array("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+      #expect(String(decoding: try client.receive(1 << 16), as: UTF8.self) == closing)
+    }
+    #expect(server.wait() == 0)
   }
 
   @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: [])))
