@@ -68,6 +68,20 @@ struct GatheredWriteTests {
     }
   }
 
+  /// The same buffer twice is sent twice, and lent until both are sent.
+  @Test func theSameBufferTwiceIsSentTwice() async throws {
+    try await withReactor { reactor in
+      let (a, b) = try SocketStream.pair(on: reactor)
+      let twice = SharedBuffer(Array("twice ".utf8))
+      try await a.writeAll(from: [twice, SharedBuffer(Array("and ".utf8)), twice])
+      #expect(!twice.isKernelReading)
+      try await a.shutdown(.write)
+      #expect(try await b.receiveAll() == Array("twice and twice ".utf8))
+      try await a.close()
+      try await b.close()
+    }
+  }
+
   /// No bytes at all: nothing is submitted.
   @Test func emptyBuffersSubmitNothing() async throws {
     try await withReactor { reactor in
