@@ -149,17 +149,14 @@ struct FileReads: Workload {
           file, [reactor], preferring: reactor, system: system, perLane: perLane)
     case .reactorStream:
       sample = try await randomOnStream(file, reactor: reactor, perLane: perLane)
-    case .reactorGroup:
+    case .reactorGroup, .reactorGroupBatch:
       let group = try BenchGroup.shared.get()
       sample = try await randomOnReactors(
-        file, group.reactors, preferring: group, system: system, perLane: perLane)
+        file, group.reactors, preferring: group, system: system, perLane: perLane,
+        batched: system == .reactorGroupBatch)
     case .reactorBatch:
-      sample = try await randomInBatches(
-        file, [reactor], preferring: reactor, system: system, perLane: perLane)
-    case .reactorGroupBatch:
-      let group = try BenchGroup.shared.get()
-      sample = try await randomInBatches(
-        file, group.reactors, preferring: group, system: system, perLane: perLane)
+      sample = try await randomOnReactors(
+        file, [reactor], preferring: reactor, system: system, perLane: perLane, batched: true)
     case .reactorExecute:
       preconditionFailure("\(id) does not run \(system.id)")
     case .defaultExecutor:
@@ -277,20 +274,30 @@ struct FileReads: Workload {
 
   /// `depth` tasks, each awaiting its reads one by one: lane `i` in a task
   /// preferring reactor `i % count` of `reactors`, through the file opened
-  /// on it (`reactor`: one reactor; `reactor-group`: the group's).
+  /// on it (`reactor`: one reactor; `reactor-group`: the group's). `batched`:
+  /// instead one task per reactor reading its lanes as batches, step after
+  /// step one `File.read(batch:)` of every such lane's next offset
+  /// (`reactor-batch`, `reactor-group-batch`).
   private func randomOnReactors(
     _ benchFile: BenchFile, _ reactors: [Reactor], preferring executor: any TaskExecutor,
-    system: BenchSystem, perLane: Int
+    system: BenchSystem, perLane: Int, batched: Bool = false
   ) async throws(BenchError) -> Sample {
     let depth = self.depth
     return try await timedOnReactors(
       benchFile, reactors, preferring: executor, system: system
     ) { files in
-      await Self.sumOfTasks(
-        (0..<depth).map { lane in
+      let tasks: [(File, @Sendable () async -> Int)] =
+        batched
+        ? files.enumerated().compactMap { index, file in
+          let lanes = Array(stride(from: index, to: depth, by: files.count))
+          guard !lanes.isEmpty else { return nil }
+          return (file, { await Self.randomBatches(lanes, of: benchFile, file, perLane: perLane) })
+        }
+        : (0..<depth).map { lane in
           let file = files[lane % files.count]
           return (file, { await Self.randomLane(lane, of: benchFile, file, perLane: perLane) })
-        })
+        }
+      return await Self.sumOfTasks(tasks)
     }
   }
 
@@ -325,27 +332,7 @@ struct FileReads: Workload {
     return done
   }
 
-  /// One task per reactor of `reactors`, preferring it, reading the lanes
-  /// `i % count == index` of `randomOnReactors` as batches: step after
-  /// step, one `File.read(batch:)` of every such lane's next offset.
-  private func randomInBatches(
-    _ benchFile: BenchFile, _ reactors: [Reactor], preferring executor: any TaskExecutor,
-    system: BenchSystem, perLane: Int
-  ) async throws(BenchError) -> Sample {
-    let depth = self.depth
-    return try await timedOnReactors(
-      benchFile, reactors, preferring: executor, system: system
-    ) { files in
-      await Self.sumOfTasks(
-        files.enumerated().compactMap { index, file in
-          let lanes = Array(stride(from: index, to: depth, by: files.count))
-          guard !lanes.isEmpty else { return nil }
-          return (file, { await Self.randomBatches(lanes, of: benchFile, file, perLane: perLane) })
-        })
-    }
-  }
-
-  /// The batches of `randomInBatches` for `lanes`: `perLane` batches of one
+  /// The batches of a batched `randomOnReactors` for `lanes`: `perLane` batches of one
   /// 4 KiB read per lane, at each lane's next random offset; returns the
   /// full reads.
   private static func randomBatches(
