@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
@@ -6,6 +6,10 @@ let strictSwift: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
   .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+
+// The library targets also check strict memory safety (SE-0458): every use of
+// an unsafe construct is marked `unsafe`, next to a `// SAFETY:` note.
+let librarySwift: [SwiftSetting] = strictSwift + [.strictMemorySafety()]
 
 let testSwift: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -42,7 +46,7 @@ let package = Package(
         "CLibUring",
         .product(name: "SystemPackage", package: "swift-system"),
       ],
-      swiftSettings: strictSwift
+      swiftSettings: librarySwift
     ),
     // The reactor: loop thread, executors, memory, I/O, bridges.
     .target(
@@ -52,7 +56,7 @@ let package = Package(
         "CLibUring",
         .product(name: "SystemPackage", package: "swift-system"),
       ],
-      swiftSettings: strictSwift
+      swiftSettings: librarySwift
     ),
     // A C double of a device API that borrows memory and completes later
     // (callback or eventfd). Tests only.

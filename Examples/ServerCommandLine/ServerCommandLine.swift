@@ -71,12 +71,12 @@ public struct ServerCommandLine: Sendable {
   /// line is what a test waits for).
   public static func say(_ text: String) {
     var text = text
-    text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    text.withUTF8 { _ = unsafe write(1, $0.baseAddress, $0.count) }
   }
 
   private static func fail(_ name: String, _ message: String) -> Never {
     var text = "\(name): \(message)\n"
-    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    text.withUTF8 { _ = unsafe write(2, $0.baseAddress, $0.count) }
     exit(1)
   }
 }

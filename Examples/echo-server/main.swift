@@ -30,6 +30,6 @@ import UringReactor
 
 let command = ServerCommandLine(name: "echo-server")
 if case .unix(let path) = command.address, !path.isAbstract {
-  unlink(path.path)  // A stale socket file from an earlier run.
+  unsafe unlink(path.path)  // A stale socket file from an earlier run.
 }
 exit(await command.serve(serve))

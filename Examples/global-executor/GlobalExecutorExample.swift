@@ -77,7 +77,7 @@ func onMainActor() async {
 /// Prints where the caller runs.
 func report(_ context: String) {
   var name = [CChar](repeating: 0, count: 32)
-  _ = clu_get_thread_name(&name, name.count)
+  _ = unsafe clu_get_thread_name(&name, name.count)
   let threadName = String(
     decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   let mainThread = clu_gettid() == getpid() ? "yes" : "no"

@@ -99,7 +99,7 @@ func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
   var skip = 0  // body bytes still to skip
   do {
     receiving: while let bytes = try await connection.receive() {
-      bytes.withUnsafeBytes { pending.append(contentsOf: $0) }
+      unsafe bytes.withUnsafeBytes { unsafe pending.append(contentsOf: $0) }
       var start = 0
       while true {
         if skip > 0 {

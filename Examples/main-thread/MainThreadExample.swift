@@ -165,12 +165,13 @@ struct MainThreadExample: UringReactorMain {
 /// not), which the tests' AddressSanitizer run would report.
 func ignoringLeaks<T>(_ body: () -> T) -> T {
   typealias Toggle = @convention(c) () -> Void
-  let program = dlopen(nil, RTLD_NOW)
-  defer { if let program { dlclose(program) } }
-  guard let disable = dlsym(program, "__lsan_disable"), let enable = dlsym(program, "__lsan_enable")
+  let program = unsafe dlopen(nil, RTLD_NOW)
+  defer { _ = unsafe program.map { unsafe dlclose($0) } }
+  guard let disable = unsafe dlsym(program, "__lsan_disable"),
+    let enable = unsafe dlsym(program, "__lsan_enable")
   else { return body() }
-  unsafeBitCast(disable, to: Toggle.self)()
-  defer { unsafeBitCast(enable, to: Toggle.self)() }
+  unsafe unsafeBitCast(disable, to: Toggle.self)()
+  defer { unsafe unsafeBitCast(enable, to: Toggle.self)() }
   return body()
 }
 

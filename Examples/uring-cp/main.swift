@@ -21,7 +21,7 @@ struct Arguments {
 
 func fail(_ message: String) -> Never {
   var text = "uring-cp: \(message)\n"
-  text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+  text.withUTF8 { _ = unsafe write(2, $0.baseAddress, $0.count) }
   exit(1)
 }
 

@@ -9,13 +9,13 @@ public struct Probe: Sendable, Hashable {
   public private(set) var lastOpcode: UInt8 = 0
 
   init(_ probe: UnsafePointer<io_uring_probe>) {
-    lastOpcode = probe.pointee.last_op
+    lastOpcode = unsafe probe.pointee.last_op
     // SAFETY: `ops` is a flexible array of `ops_len` entries that
     // io_uring_get_probe_ring allocated together with the header.
-    let ops = UnsafeRawPointer(probe).advanced(by: MemoryLayout<io_uring_probe>.size)
+    let ops = unsafe UnsafeRawPointer(probe).advanced(by: MemoryLayout<io_uring_probe>.size)
       .assumingMemoryBound(to: io_uring_probe_op.self)
-    for index in 0..<Int(probe.pointee.ops_len) {
-      let op = ops[index]
+    for index in unsafe 0..<Int(probe.pointee.ops_len) {
+      let op = unsafe ops[index]
       if op.flags & UInt16(IO_URING_OP_SUPPORTED) != 0 { insert(op.op) }
     }
   }

@@ -79,7 +79,10 @@ public struct BufferRingError: Error, Hashable, Sendable, CustomStringConvertibl
 ///   cannot make the kernel touch freed memory, but the buffers themselves
 ///   are not pinned.)
 /// - Thread-safety: not `Sendable`; use it from the ring's owner thread only.
+@safe
 public struct ProvidedBufferRing: ~Copyable {
+  // @safe: it owns its mapping (unmapped in deinit, move-only); adding buffers is the @unsafe part
+  // of its API.
   /// The largest ring the kernel accepts.
   public static let maximumEntries: UInt32 = 1 << 15
 
@@ -105,20 +108,21 @@ public struct ProvidedBufferRing: ~Copyable {
     }
     let length = Int(entries) * MemoryLayout<io_uring_buf>.stride
     guard
-      let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-      address != MAP_FAILED
+      let address = unsafe mmap(
+        nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+      unsafe address != MAP_FAILED
     else {
       throw BufferRingError(cause: .noMemory, errno: Errno(rawValue: Glibc.errno))
     }
-    self.raw = address.bindMemory(to: io_uring_buf_ring.self, capacity: 1)
+    unsafe self.raw = unsafe address.bindMemory(to: io_uring_buf_ring.self, capacity: 1)
     self.mappedLength = length
     self.entries = entries
     self.group = group
-    io_uring_buf_ring_init(raw)
+    unsafe io_uring_buf_ring_init(raw)
   }
 
   deinit {
-    munmap(UnsafeMutableRawPointer(raw), mappedLength)
+    unsafe munmap(UnsafeMutableRawPointer(raw), mappedLength)
   }
 
   /// Writes a descriptor for `buffer` (id `id`) into the next free entry. The
@@ -128,10 +132,11 @@ public struct ProvidedBufferRing: ~Copyable {
   /// at once (each id appears once), that `buffer` stays valid while it is
   /// in the ring or in a completion not yet handled, and that nobody else
   /// touches it meanwhile: the kernel writes received bytes into it.
+  @unsafe
   public mutating func add(_ buffer: UnsafeMutableRawBufferPointer, id: UInt16) {
     precondition(pending < entries, "more buffers added than the ring holds")
     // SAFETY: `raw` maps `entries` descriptors; the helper masks the index.
-    io_uring_buf_ring_add(
+    unsafe io_uring_buf_ring_add(
       raw, buffer.baseAddress, UInt32(buffer.count), id,
       io_uring_buf_ring_mask(entries), Int32(pending))
     pending += 1
@@ -142,7 +147,7 @@ public struct ProvidedBufferRing: ~Copyable {
   /// now on.
   public mutating func advance() {
     guard pending > 0 else { return }
-    io_uring_buf_ring_advance(raw, Int32(pending))
+    unsafe io_uring_buf_ring_advance(raw, Int32(pending))
     pending = 0
   }
 }
@@ -163,10 +168,10 @@ extension Ring {
     throws(BufferRingError)
   {
     var registration = io_uring_buf_reg()
-    registration.ring_addr = UInt64(UInt(bitPattern: bufferRing.raw))
+    registration.ring_addr = unsafe UInt64(UInt(bitPattern: bufferRing.raw))
     registration.ring_entries = bufferRing.entries
     registration.bgid = bufferRing.group
-    let result = io_uring_register_buf_ring(raw, &registration, 0)
+    let result = unsafe io_uring_register_buf_ring(raw, &registration, 0)
     if result < 0 { throw BufferRingError(result: result, unregistering: false) }
   }
 
@@ -177,7 +182,7 @@ extension Ring {
   ///
   /// - Throws: ``BufferRingError``; ``BufferRingError/Cause/unknownGroup``.
   public mutating func unregisterBufferRing(group: UInt16) throws(BufferRingError) {
-    let result = io_uring_unregister_buf_ring(raw, Int32(group))
+    let result = unsafe io_uring_unregister_buf_ring(raw, Int32(group))
     if result < 0 { throw BufferRingError(result: result, unregistering: true) }
   }
 }

@@ -31,8 +31,8 @@ extension Ring {
       throw .invalidArgument
     }
     // SAFETY: the kernel copies the array during the call.
-    let result = descriptors.withUnsafeBufferPointer { buffer in
-      io_uring_register_files(raw, buffer.baseAddress, UInt32(buffer.count))
+    let result = unsafe descriptors.withUnsafeBufferPointer { buffer in
+      unsafe io_uring_register_files(raw, buffer.baseAddress, UInt32(buffer.count))
     }
     if result < 0 { throw Errno(rawValue: -result) }
   }
@@ -43,7 +43,7 @@ extension Ring {
   /// ``registerFiles(_:)``.
   public mutating func registerSparseFiles(count: Int) throws(Errno) {
     guard count > 0, count <= Ring.maximumRegisteredFiles else { throw .invalidArgument }
-    let result = io_uring_register_files_sparse(raw, UInt32(count))
+    let result = unsafe io_uring_register_files_sparse(raw, UInt32(count))
     if result < 0 { throw Errno(rawValue: -result) }
   }
 
@@ -56,8 +56,9 @@ extension Ring {
   public mutating func updateRegisteredFiles(_ descriptors: [CInt], at offset: Int) throws(Errno) {
     guard !descriptors.isEmpty, offset >= 0 else { throw .invalidArgument }
     // SAFETY: the kernel copies the array during the call.
-    let result = descriptors.withUnsafeBufferPointer { buffer in
-      io_uring_register_files_update(raw, UInt32(offset), buffer.baseAddress, UInt32(buffer.count))
+    let result = unsafe descriptors.withUnsafeBufferPointer { buffer in
+      unsafe io_uring_register_files_update(
+        raw, UInt32(offset), buffer.baseAddress, UInt32(buffer.count))
     }
     if result < 0 { throw Errno(rawValue: -result) }
     guard Int(result) == descriptors.count else { throw .resourceTemporarilyUnavailable }
@@ -69,7 +70,7 @@ extension Ring {
   ///
   /// - Throws: `ENXIO` when there is no table.
   public mutating func unregisterFiles() throws(Errno) {
-    let result = io_uring_unregister_files(raw)
+    let result = unsafe io_uring_unregister_files(raw)
     if result < 0 { throw Errno(rawValue: -result) }
   }
 }

@@ -96,14 +96,15 @@ extension Ring {
   /// ``RingSetup/singleIssuer`` the kernel insists on the submitter thread).
   ///
   /// - Throws: ``RingRegistrationError`` naming the kernel's reason.
+  @unsafe
   public mutating func registerBuffers(_ iovecs: [iovec]) throws(RingRegistrationError) {
-    guard !iovecs.isEmpty, iovecs.count <= Ring.maximumRegisteredBuffers else {
+    guard unsafe !iovecs.isEmpty, unsafe iovecs.count <= Ring.maximumRegisteredBuffers else {
       throw RingRegistrationError(cause: .invalidBuffers, errno: .invalidArgument)
     }
     // SAFETY: the kernel copies the iovec array during the call; the memory it
     // describes is the caller's to keep valid (see above).
-    let result = iovecs.withUnsafeBufferPointer { buffer in
-      io_uring_register_buffers(raw, buffer.baseAddress, UInt32(buffer.count))
+    let result = unsafe iovecs.withUnsafeBufferPointer { buffer in
+      unsafe io_uring_register_buffers(raw, buffer.baseAddress, UInt32(buffer.count))
     }
     if result < 0 { throw RingRegistrationError(result: result) }
   }
@@ -117,7 +118,7 @@ extension Ring {
   /// - Throws: ``RingRegistrationError``; ``RingRegistrationError/Cause/notRegistered``
   ///   when there is no set.
   public mutating func unregisterBuffers() throws(RingRegistrationError) {
-    let result = io_uring_unregister_buffers(raw)
+    let result = unsafe io_uring_unregister_buffers(raw)
     if result < 0 { throw RingRegistrationError(result: result) }
   }
 }

@@ -45,10 +45,10 @@ extension Ring {
       params.flags = flags
       if let cq = options.completionQueueEntries { params.cq_entries = cq }
       if let idle = options.submissionQueuePollIdleMilliseconds { params.sq_thread_idle = idle }
-      let result = io_uring_queue_init_params(options.submissionQueueEntries, raw, &params)
+      let result = unsafe io_uring_queue_init_params(options.submissionQueueEntries, raw, &params)
       if result == 0 {
         var registered = false
-        if options.registerRingFD { registered = io_uring_register_ring_fd(raw) == 1 }
+        if options.registerRingFD { registered = unsafe io_uring_register_ring_fd(raw) == 1 }
         if options.registerRingFD && !registered { refused.append("registered ring fd") }
         let setup = RingSetup(
           submissionQueueEntries: params.sq_entries,
@@ -91,7 +91,7 @@ extension Ring {
       params.flags = UInt32(IORING_SETUP_CQSIZE) | UInt32(IORING_SETUP_CLAMP)
       params.cq_entries = cq
     }
-    let fd = clu_sys_io_uring_setup(options.submissionQueueEntries, &params)
+    let fd = unsafe clu_sys_io_uring_setup(options.submissionQueueEntries, &params)
     guard fd >= 0 else { return false }
     close(fd)
     return true

@@ -7,10 +7,10 @@ extension Ring {
   /// drops a request.
   mutating func nextEntry() -> UnsafeMutablePointer<io_uring_sqe> {
     while true {
-      if let sqe = io_uring_get_sqe(raw) { return sqe }
+      if let sqe = unsafe io_uring_get_sqe(raw) { return unsafe sqe }
       if submit() == 0 && setup.submissionQueuePolling {
         // The SQ poll thread has not consumed the ring yet.
-        _ = io_uring_sqring_wait(raw)
+        _ = unsafe io_uring_sqring_wait(raw)
       }
     }
   }
@@ -19,7 +19,7 @@ extension Ring {
   /// Returns how many were submitted.
   @discardableResult
   public mutating func submit() -> Int {
-    enter { io_uring_submit($0) }
+    unsafe enter { unsafe io_uring_submit($0) }
   }
 
   /// Submits and waits until at least `count` completions are ready (or a
@@ -27,14 +27,14 @@ extension Ring {
   /// runs here.
   @discardableResult
   public mutating func submitAndWait(_ count: UInt32) -> Int {
-    enter { io_uring_submit_and_wait($0, count) }
+    unsafe enter { unsafe io_uring_submit_and_wait($0, count) }
   }
 
   /// Submits and runs deferred completion work without waiting, so that every
   /// completion already finished is in the CQ ring afterwards.
   @discardableResult
   public mutating func submitAndFlushCompletions() -> Int {
-    enter { io_uring_submit_and_get_events($0) }
+    unsafe enter { unsafe io_uring_submit_and_get_events($0) }
   }
 
   /// Runs one `io_uring_enter` variant, handling the transient refusals:
@@ -42,7 +42,7 @@ extension Ring {
   /// spill ready completions, then retry so nothing is lost or dropped).
   private mutating func enter(_ call: (UnsafeMutablePointer<io_uring>) -> Int32) -> Int {
     while true {
-      let result = call(raw)
+      let result = unsafe call(raw)
       if result >= 0 { return Int(result) }
       switch Errno(rawValue: -result) {
       case .interrupted:
@@ -57,8 +57,8 @@ extension Ring {
 
   /// Moves every ready CQE into `spilled` and frees their CQ slots.
   private mutating func spillReadyCompletions() -> Int {
-    let count = Int(clu_drain_cqes(raw, batch, UInt32(batchCapacity)))
-    for index in 0..<count { spilled.append(Completion(batch[index])) }
+    let count = unsafe Int(clu_drain_cqes(raw, batch, UInt32(batchCapacity)))
+    for index in 0..<count { unsafe spilled.append(Completion(batch[index])) }
     return count
   }
 
@@ -76,13 +76,13 @@ extension Ring {
       spilled.removeAll(keepingCapacity: true)
     }
     while true {
-      let count = Int(clu_drain_cqes(raw, batch, UInt32(batchCapacity)))
-      for index in 0..<count { completions.append(Completion(batch[index])) }
+      let count = unsafe Int(clu_drain_cqes(raw, batch, UInt32(batchCapacity)))
+      for index in 0..<count { unsafe completions.append(Completion(batch[index])) }
       handled += count
       if count == batchCapacity { continue }
       guard hasOverflowBacklog else { return handled }
       // Completions the CQ could not hold wait in the kernel: flush them in.
-      let result = io_uring_get_events(raw)
+      let result = unsafe io_uring_get_events(raw)
       if result < 0 {
         let errno = Errno(rawValue: -result)
         precondition(

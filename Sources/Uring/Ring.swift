@@ -12,7 +12,10 @@ public import SystemPackage
 /// Guarantees: a prepared submission is never dropped (a full SQ is flushed and
 /// retried) and a completion is never lost (CQ overflow is flushed from the
 /// kernel's backlog; `EBUSY` from submission spills ready completions and retries).
+@safe
 public struct Ring: ~Copyable {
+  // @safe: it owns the io_uring and the drain batch (freed in deinit, move-only); preparing
+  // submissions that carry pointers is the @unsafe part of its API.
   // SAFETY: allocated in `init`, initialised by io_uring_queue_init_params and
   // torn down in `deinit`; `Ring` is ~Copyable, so exactly one owner frees it.
   let raw: UnsafeMutablePointer<io_uring>
@@ -34,49 +37,51 @@ public struct Ring: ~Copyable {
   ///   seccomp or `io_uring_disabled`, `ENOMEM` from memlock) and what to do.
   public init(options: RingOptions = RingOptions()) throws(UringUnavailableError) {
     let raw = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
-    raw.initialize(to: io_uring())
+    unsafe raw.initialize(to: io_uring())
     let created: (RingSetup, RingFeatures)
     do {
-      created = try Ring.create(raw, options: options)
+      created = unsafe try Ring.create(raw, options: options)
     } catch {
-      raw.deallocate()
+      unsafe raw.deallocate()
       throw error
     }
     guard created.1.contains(.noDrop) else {
-      io_uring_queue_exit(raw)
-      raw.deallocate()
+      unsafe io_uring_queue_exit(raw)
+      unsafe raw.deallocate()
       throw UringUnavailableError(cause: .missingFeature("IORING_FEAT_NODROP (5.5+)"), errno: nil)
     }
-    self.raw = raw
+    unsafe self.raw = unsafe raw
     self.setup = created.0
     self.features = created.1
     self.batchCapacity = Int(min(max(created.0.completionQueueEntries, 64), 1024))
-    self.batch = .allocate(capacity: batchCapacity)
+    unsafe self.batch = .allocate(capacity: batchCapacity)
   }
 
   deinit {
-    io_uring_queue_exit(raw)
-    raw.deallocate()
-    batch.deallocate()
+    unsafe io_uring_queue_exit(raw)
+    unsafe raw.deallocate()
+    unsafe batch.deallocate()
   }
 
   /// The ring's file descriptor (for `IORING_OP_MSG_RING` targets and diagnostics).
-  public var fileDescriptor: FileDescriptor { FileDescriptor(rawValue: raw.pointee.ring_fd) }
+  public var fileDescriptor: FileDescriptor { unsafe FileDescriptor(rawValue: raw.pointee.ring_fd) }
 
   /// Submissions prepared but not yet handed to the kernel.
-  public var pendingSubmissions: UInt32 { io_uring_sq_ready(raw) }
+  public var pendingSubmissions: UInt32 { unsafe io_uring_sq_ready(raw) }
 
   /// Completions ready in the CQ ring (not counting the kernel's overflow backlog).
-  public var readyCompletions: UInt32 { io_uring_cq_ready(raw) }
+  public var readyCompletions: UInt32 { unsafe io_uring_cq_ready(raw) }
 
   /// Whether the kernel holds overflowed completions not yet in the CQ ring.
-  public var hasOverflowBacklog: Bool { clu_sq_flags(raw) & UInt32(IORING_SQ_CQ_OVERFLOW) != 0 }
+  public var hasOverflowBacklog: Bool {
+    unsafe clu_sq_flags(raw) & UInt32(IORING_SQ_CQ_OVERFLOW) != 0
+  }
 
   /// The opcodes this kernel supports.
   public func probe() -> Probe {
-    guard let probe = io_uring_get_probe_ring(raw) else { return Probe.empty }
-    defer { io_uring_free_probe(probe) }
-    return Probe(probe)
+    guard let probe = unsafe io_uring_get_probe_ring(raw) else { return Probe.empty }
+    defer { unsafe io_uring_free_probe(probe) }
+    return unsafe Probe(probe)
   }
 }
 

@@ -6,7 +6,10 @@ public import CLibUring
 /// Pointers in a `RingOperation` are read (or written) by the kernel until the
 /// submission's final completion. This layer does not keep them alive: the
 /// owner of the ring must (the reactor's in-flight table does).
+@unsafe
 public enum RingOperation {
+  // @unsafe: its cases carry raw pointers the kernel reads or writes until the final CQE; nothing
+  // here keeps them alive.
   /// `IORING_OP_NOP`.
   case nop
   /// `IORING_OP_READ` into `buffer` at `offset` (`nil`: the current position).
@@ -102,7 +105,7 @@ public enum RingOperation {
 
   /// The opcode this operation submits.
   public var opcode: Opcode {
-    switch self {
+    switch unsafe self {
     case .nop: .nop
     case .read: .read
     case .write: .write

@@ -95,11 +95,11 @@ public struct UringUnavailableError: Error, Hashable, Sendable, CustomStringConv
 
   /// Reads `/proc/sys/kernel/io_uring_disabled` (absent before 6.6: `nil`).
   static func sysctlValue() -> Int? {
-    guard let fd = try? FileDescriptor.open("/proc/sys/kernel/io_uring_disabled", .readOnly)
+    guard let fd = unsafe try? FileDescriptor.open("/proc/sys/kernel/io_uring_disabled", .readOnly)
     else { return nil }
     defer { try? fd.close() }
     var bytes = [UInt8](repeating: 0, count: 16)
-    let count = (try? bytes.withUnsafeMutableBytes { try fd.read(into: $0) }) ?? 0
+    let count = unsafe (try? bytes.withUnsafeMutableBytes { unsafe try fd.read(into: $0) }) ?? 0
     let text = String(decoding: bytes[..<count], as: UTF8.self)
     return Int(text.filter(\.isNumber))
   }

@@ -107,7 +107,9 @@ actor ReactorPonger {
 
   init(reactor: Reactor) { self.reactor = reactor }
 
-  nonisolated var unownedExecutor: UnownedSerialExecutor { reactor.asUnownedSerialExecutor() }
+  nonisolated var unownedExecutor: UnownedSerialExecutor {
+    unsafe reactor.asUnownedSerialExecutor()
+  }
 
   func pong() -> Int {
     count += 1
@@ -121,7 +123,9 @@ actor ReactorPinger {
 
   init(reactor: Reactor) { self.reactor = reactor }
 
-  nonisolated var unownedExecutor: UnownedSerialExecutor { reactor.asUnownedSerialExecutor() }
+  nonisolated var unownedExecutor: UnownedSerialExecutor {
+    unsafe reactor.asUnownedSerialExecutor()
+  }
 
   func run(against ponger: ReactorPonger, calls: Int) async -> PingPongResult {
     let clock = ContinuousClock()
@@ -166,7 +170,9 @@ actor DefaultPinger {
 /// Thread-safety: `@unchecked Sendable`; `received`, `remaining` and `done` are
 /// touched only on `queueA` (and `done` is set before the first block is
 /// queued), `pongs` only on `queueB`. The queues order the hand-offs.
+@safe
 final class DispatchPingPong: @unchecked Sendable {
+  // @safe: its unsafe storage is owned here and freed once; see the SAFETY notes on its fields.
   private let queueA = DispatchQueue(label: "uring-bench.ping")
   private let queueB = DispatchQueue(label: "uring-bench.pong")
   private var received = 0
@@ -179,8 +185,8 @@ final class DispatchPingPong: @unchecked Sendable {
     remaining = calls
     let clock = ContinuousClock()
     let start = clock.now
-    await withUnsafeContinuation { continuation in
-      done = continuation
+    unsafe await withUnsafeContinuation { continuation in
+      unsafe done = unsafe continuation
       queueA.async { self.ping() }
     }
     let elapsed = start.duration(to: clock.now)
@@ -197,7 +203,7 @@ final class DispatchPingPong: @unchecked Sendable {
         self.received &+= value
         self.remaining -= 1
         if self.remaining == 0 {
-          self.done!.resume()
+          unsafe self.done!.resume()
         } else {
           self.ping()
         }

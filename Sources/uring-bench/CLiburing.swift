@@ -79,7 +79,9 @@ enum CLiburing {
 
   /// The C io_uring echo server on its own thread (`cb_echo_server_*`), for
   /// pairing with another client. `stop()` must be called once.
+  @safe
   final class EchoServer: @unchecked Sendable {
+    // @safe: its unsafe storage is owned here and freed once; see the SAFETY notes on its fields.
     // SAFETY (@unchecked): the pointer is only read by `port`/`error` (the C
     // side makes those reads thread-safe) and freed once by `stop()`.
     private let server: OpaquePointer
@@ -88,22 +90,22 @@ enum CLiburing {
     init(port: UInt16 = 0, bufferCount: Int = 256, bufferSize: Int = 4096) throws(BenchError) {
       var error: Int32 = 0
       guard
-        let server = cb_echo_server_start(
+        let server = unsafe cb_echo_server_start(
           port, UInt32(clamping: bufferCount), UInt32(clamping: bufferSize), &error)
       else {
         throw BenchError("C echo server did not start: \(CLiburing.describe(errno: error))")
       }
-      self.server = server
+      unsafe self.server = unsafe server
     }
 
-    var port: UInt16 { cb_echo_server_port(server) }
+    var port: UInt16 { unsafe cb_echo_server_port(server) }
     /// Bytes echoed so far.
-    var bytes: Int { Int(cb_echo_server_bytes(server)) }
+    var bytes: Int { unsafe Int(cb_echo_server_bytes(server)) }
     /// The first errno the server hit, or 0.
-    var error: Int32 { cb_echo_server_error(server) }
+    var error: Int32 { unsafe cb_echo_server_error(server) }
 
     /// Stops the server thread, closes its sockets, frees it.
-    func stop() { cb_echo_server_stop(server) }
+    func stop() { unsafe cb_echo_server_stop(server) }
   }
 
   private static func check(_ result: cb_result, expected: Int, _ what: String)
@@ -123,7 +125,7 @@ enum CLiburing {
   }
 
   static func describe(errno code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    return "\(String(cString: text)) (errno \(code))"
+    guard let text = unsafe strerror(code) else { return "errno \(code)" }
+    return unsafe "\(String(cString: text)) (errno \(code))"
   }
 }

@@ -55,12 +55,12 @@ struct SVGDocument {
 
   /// Writes the document to `path`; returns an error message on failure.
   func write(to path: String) -> String? {
-    guard let file = fopen(path, "w") else {
-      return "cannot open \(path): \(String(cString: strerror(errno)))"
+    guard let file = unsafe fopen(path, "w") else {
+      return unsafe "cannot open \(path): \(String(cString: strerror(errno)))"
     }
     var text = render()
-    let written = text.withUTF8 { bytes in fwrite(bytes.baseAddress, 1, bytes.count, file) }
-    let closed = fclose(file)
+    let written = text.withUTF8 { bytes in unsafe fwrite(bytes.baseAddress, 1, bytes.count, file) }
+    let closed = unsafe fclose(file)
     guard written == text.utf8.count, closed == 0 else { return "cannot write \(path)" }
     return nil
   }

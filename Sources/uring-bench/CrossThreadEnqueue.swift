@@ -53,9 +53,9 @@ struct CrossThreadEnqueue: Workload {
     let queue = DispatchQueue(label: "uring-bench.enqueue")
     let clock = ContinuousClock()
     let start = clock.now
-    let countdown = await withUnsafeContinuation {
+    let countdown = unsafe await withUnsafeContinuation {
       (continuation: UnsafeContinuation<Countdown, Never>) in
-      let countdown = Countdown(jobs, continuation)
+      let countdown = unsafe Countdown(jobs, continuation)
       switch system {
       case .reactor:
         for _ in 0..<jobs { Task(executorPreference: reactor) { countdown.tick() } }
@@ -76,18 +76,20 @@ struct CrossThreadEnqueue: Workload {
 }
 
 /// Counts jobs down; the job that reaches zero resumes the producer.
+@safe
 final class Countdown: Sendable {
+  // @safe: its unsafe storage is owned here and freed once; see the SAFETY notes on its fields.
   private let remaining: Atomic<Int>
   private let continuation: UnsafeContinuation<Countdown, Never>
 
   init(_ count: Int, _ continuation: UnsafeContinuation<Countdown, Never>) {
     remaining = Atomic(count)
-    self.continuation = continuation
+    unsafe self.continuation = unsafe continuation
   }
 
   func tick() {
     if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-      continuation.resume(returning: self)
+      unsafe continuation.resume(returning: self)
     }
   }
 

@@ -26,10 +26,11 @@ extension Echo {
     }
     let clock = ContinuousClock()
     let start = clock.now
-    let echoed = await withUnsafeContinuation { (continuation: UnsafeContinuation<Int, Never>) in
+    let echoed = unsafe await withUnsafeContinuation {
+      (continuation: UnsafeContinuation<Int, Never>) in
       queue.async {
         DispatchEchoPairs(pairs: pairs, messages: perConnection, queue: queue) {
-          continuation.resume(returning: $0)
+          unsafe continuation.resume(returning: $0)
         }.start()
       }
     }
@@ -47,13 +48,14 @@ enum EchoSockets {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    let listening = withUnsafePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 && Glibc.listen(fd, 1024) == 0
+    let listening = unsafe withUnsafePointer(to: &address) { pointer in
+      unsafe pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        unsafe bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+          && Glibc.listen(fd, 1024) == 0
       }
     }
     guard fd >= 0, listening else {
-      throw BenchError("listen: \(String(cString: strerror(errno)))")
+      throw BenchError(unsafe "listen: \(String(cString: strerror(errno)))")
     }
     return fd
   }
@@ -61,9 +63,9 @@ enum EchoSockets {
   static func port(of fd: CInt) -> UInt16 {
     var address = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        getsockname(fd, $0, &length)
+    _ = unsafe withUnsafeMutablePointer(to: &address) { pointer in
+      unsafe pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        unsafe getsockname(fd, $0, &length)
       }
     }
     return UInt16(bigEndian: address.sin_port)
@@ -80,14 +82,14 @@ enum EchoSockets {
     var pairs: [(client: CInt, server: CInt)] = []
     for _ in 0..<count {
       let client = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-      let connected = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      let connected = unsafe withUnsafePointer(to: &address) { pointer in
+        unsafe pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          unsafe connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
       }
       let server = accept(listener, nil, nil)
       guard client >= 0, connected == 0, server >= 0 else {
-        throw BenchError("connect/accept: \(String(cString: strerror(errno)))")
+        throw BenchError(unsafe "connect/accept: \(String(cString: strerror(errno)))")
       }
       noDelay(client)
       noDelay(server)
@@ -98,7 +100,7 @@ enum EchoSockets {
 
   static func noDelay(_ fd: CInt) {
     var one: CInt = 1
-    setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
+    unsafe setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
   }
 
   static func makeNonBlocking(_ fd: CInt) {
@@ -114,7 +116,9 @@ enum EchoSockets {
   /// Returns `false` at end of stream or on an error.
   static func echoAvailable(_ fd: CInt, _ buffer: inout [UInt8]) -> Bool {
     while true {
-      let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      let count = unsafe buffer.withUnsafeMutableBytes {
+        unsafe recv(fd, $0.baseAddress, $0.count, 0)
+      }
       if count == 0 { return false }
       if count < 0 { return errno == EAGAIN || errno == EINTR }
       guard sendAll(fd, buffer, count) else { return false }
@@ -125,8 +129,8 @@ enum EchoSockets {
   static func sendAll(_ fd: CInt, _ bytes: [UInt8], _ count: Int) -> Bool {
     var sent = 0
     while sent < count {
-      let written = bytes.withUnsafeBytes {
-        send(fd, $0.baseAddress! + sent, count - sent, CInt(MSG_NOSIGNAL))
+      let written = unsafe bytes.withUnsafeBytes {
+        unsafe send(fd, $0.baseAddress! + sent, count - sent, CInt(MSG_NOSIGNAL))
       }
       if written < 0, errno == EAGAIN || errno == EINTR { continue }
       guard written > 0 else { return false }
@@ -140,7 +144,9 @@ enum EchoSockets {
     var buffer = [UInt8](repeating: 0, count: 4096)
     var echoed = 0
     while echoed < bytes {
-      let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      let count = unsafe buffer.withUnsafeMutableBytes {
+        unsafe recv(fd, $0.baseAddress, $0.count, 0)
+      }
       guard count > 0, sendAll(fd, buffer, count) else { break }
       echoed += count
     }
@@ -154,7 +160,9 @@ enum EchoSockets {
       guard sendAll(fd, message, 64) else { return done }
       var received = 0
       while received < 64 {
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let count = unsafe buffer.withUnsafeMutableBytes {
+          unsafe recv(fd, $0.baseAddress, $0.count, 0)
+        }
         guard count > 0 else { return done }
         received += count
       }
@@ -257,7 +265,9 @@ private final class DispatchEchoPairs: @unchecked Sendable {
   private func clientReadable(_ index: Int) {
     let fd = pairs[index].client
     while true {
-      let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      let count = unsafe buffer.withUnsafeMutableBytes {
+        unsafe recv(fd, $0.baseAddress, $0.count, 0)
+      }
       guard count > 0 else { return }
       received[index] += count
       while received[index] >= 64 {

@@ -30,14 +30,14 @@ struct ChildProgram: Sendable {
     self.variable = variable
     self.howToBuild = howToBuild
     self.controlledByStdin = controlledByStdin
-    if let value = getenv(variable) {
-      let path = String(cString: value)
+    if let value = unsafe getenv(variable) {
+      let path = unsafe String(cString: value)
       self.path = ChildProgram.isExecutable(path) ? path : nil
       return
     }
     var candidates = searchCurrentDirectory ? [relative] : []
     var link = [CChar](repeating: 0, count: 4096)
-    let length = readlink("/proc/self/exe", &link, link.count - 1)
+    let length = unsafe readlink("/proc/self/exe", &link, link.count - 1)
     if length > 0 {
       let bytes = link.prefix(length).map { UInt8(bitPattern: $0) }
       var directory = String(decoding: bytes, as: UTF8.self)
@@ -66,7 +66,7 @@ struct ChildProgram: Sendable {
 
   private static func isExecutable(_ path: String) -> Bool {
     var status = stat()
-    return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+    return unsafe stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
       && access(path, X_OK) == 0
   }
 }
@@ -116,8 +116,8 @@ final class ServerProcess {
   ) {
     var toChild: [CInt] = [-1, -1]
     var fromChild: [CInt] = [-1, -1]
-    guard pipe(&toChild) == 0 else { throw BenchError("pipe: errno \(errno)") }
-    guard pipe(&fromChild) == 0 else {
+    guard unsafe pipe(&toChild) == 0 else { throw BenchError("pipe: errno \(errno)") }
+    guard unsafe pipe(&fromChild) == 0 else {
       Glibc.close(toChild[0])
       Glibc.close(toChild[1])
       throw BenchError("pipe: errno \(errno)")
@@ -125,31 +125,32 @@ final class ServerProcess {
     // Close-on-exec (no pipe2 in Glibc's module): the child gets only the
     // two ends dup2'ed to its stdin and stdout.
     for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-    posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+    var actions = unsafe posix_spawn_file_actions_t()
+    unsafe posix_spawn_file_actions_init(&actions)
+    unsafe posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+    unsafe posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
     // No signal blocked, SIGINT and SIGTERM at their default actions: the
     // spawning thread may block most signals (threads of the Swift runtime
     // do), and a child inherits that mask, which would make it deaf to the
     // SIGINT and SIGTERM it is stopped with.
     var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
+    unsafe posix_spawnattr_init(&attributes)
     var unblocked = sigset_t()
-    sigemptyset(&unblocked)
-    posix_spawnattr_setsigmask(&attributes, &unblocked)
+    unsafe sigemptyset(&unblocked)
+    unsafe posix_spawnattr_setsigmask(&attributes, &unblocked)
     var defaults = sigset_t()
-    sigemptyset(&defaults)
-    sigaddset(&defaults, SIGINT)
-    sigaddset(&defaults, SIGTERM)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    unsafe sigemptyset(&defaults)
+    unsafe sigaddset(&defaults, SIGINT)
+    unsafe sigaddset(&defaults, SIGTERM)
+    unsafe posix_spawnattr_setsigdefault(&attributes, &defaults)
+    unsafe posix_spawnattr_setflags(
+      &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv: [UnsafeMutablePointer<CChar>?] = unsafe arguments.map { unsafe strdup($0) } + [nil]
     var child: pid_t = 0
-    let spawned = posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ)
-    for argument in argv { free(argument) }
-    posix_spawnattr_destroy(&attributes)
-    posix_spawn_file_actions_destroy(&actions)
+    let spawned = unsafe posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ)
+    for index in unsafe argv.indices { unsafe free(argv[index]) }
+    unsafe posix_spawnattr_destroy(&attributes)
+    unsafe posix_spawn_file_actions_destroy(&actions)
     Glibc.close(toChild[0])
     Glibc.close(fromChild[1])
     guard spawned == 0 else {
@@ -164,7 +165,9 @@ final class ServerProcess {
   func cpu() throws(BenchError) -> Duration {
     guard program.controlledByStdin else { return try ServerProcess.cpu(of: pid) }
     let command: [UInt8] = Array("cpu\n".utf8)
-    guard command.withUnsafeBytes({ write(input, $0.baseAddress, $0.count) }) == command.count,
+    guard
+      unsafe command.withUnsafeBytes({ unsafe write(input, $0.baseAddress, $0.count) })
+        == command.count,
       let line = readLine(), line.hasPrefix("cpu "), let nanoseconds = Int64(line.dropFirst(4)),
       nanoseconds >= 0
     else { throw BenchError("\(program.name) did not report its CPU time") }
@@ -175,7 +178,7 @@ final class ServerProcess {
   /// CPU clock.
   static func cpu(of pid: pid_t) throws(BenchError) -> Duration {
     var clock = clockid_t()
-    let error = clock_getcpuclockid(pid, &clock)
+    let error = unsafe clock_getcpuclockid(pid, &clock)
     guard error == 0 else { throw BenchError("clock_getcpuclockid(\(pid)): errno \(error)") }
     guard let time = CPUTime.read(clock) else {
       throw BenchError("CPU clock of process \(pid): errno \(errno)")
@@ -188,7 +191,7 @@ final class ServerProcess {
     Glibc.close(input)
     if !program.controlledByStdin { kill(pid, SIGTERM) }
     var status: CInt = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     Glibc.close(output)
   }
 
@@ -201,7 +204,9 @@ final class ServerProcess {
         pending.removeFirst(newline + 1)
         return line
       }
-      let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+      let count = unsafe chunk.withUnsafeMutableBytes {
+        unsafe read(output, $0.baseAddress, $0.count)
+      }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { return nil }
       pending += chunk[..<count]

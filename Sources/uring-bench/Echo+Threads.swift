@@ -9,7 +9,7 @@ enum EchoThreads {
   /// The CPUs this process may run on (sched_getaffinity), in order.
   static let usableCPUs: [Int] = {
     var cpus = [CInt](repeating: 0, count: 1024)
-    let count = Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
+    let count = unsafe Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
     return count > 0 ? cpus.prefix(min(count, cpus.count)).map(Int.init) : []
   }()
 
@@ -22,7 +22,7 @@ enum EchoThreads {
 
   /// Names the calling thread (what profiles show).
   static func name(_ name: String) {
-    _ = clu_set_thread_name(name)
+    _ = unsafe clu_set_thread_name(name)
   }
 
   /// CPU time of every thread of this process but the calling one: for a
@@ -36,26 +36,26 @@ enum EchoThreads {
   /// The thread (named `echo-client`, for profiles) starts with the
   /// caller's affinity; `body` pins it if needed.
   static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withUnsafeContinuation { (continuation: UnsafeContinuation<T, Never>) in
-      let start = Unmanaged.passRetained(
-        ThreadStart { continuation.resume(returning: body()) }
+    unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<T, Never>) in
+      let start = unsafe Unmanaged.passRetained(
+        ThreadStart { unsafe continuation.resume(returning: body()) }
       ).toOpaque()
       var thread = pthread_t()
-      let created = pthread_create(
+      let created = unsafe pthread_create(
         &thread, nil,
         { raw in
           // SAFETY: `raw` is the +1 reference passed below, taken once here.
-          let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
-          _ = clu_set_thread_name("echo-client")
+          let start = unsafe Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+          _ = unsafe clu_set_thread_name("echo-client")
           start.body()
           return nil
-        }, start)
+        }, unsafe start)
       if created == 0 {
         pthread_detach(thread)
       } else {
         // SAFETY: the thread was not created: the reference is still ours.
-        Unmanaged<ThreadStart>.fromOpaque(start).release()
-        continuation.resume(returning: body())
+        unsafe Unmanaged<ThreadStart>.fromOpaque(start).release()
+        unsafe continuation.resume(returning: body())
       }
     }
   }
@@ -66,7 +66,7 @@ enum EchoThreads {
   {
     let pinned = await Task(executorPreference: reactor) { () -> Result<LoopAffinity, BenchError> in
       var saved = LoopAffinity(reactor: reactor)
-      guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &saved.mask) == 0 else {
+      guard unsafe sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &saved.mask) == 0 else {
         return .failure(BenchError("sched_getaffinity: errno \(errno)"))
       }
       return Result { () throws(BenchError) in
@@ -89,7 +89,7 @@ struct LoopAffinity: @unchecked Sendable {
     let mask = self
     await Task(executorPreference: reactor) {
       var set = mask.mask
-      _ = pthread_setaffinity_np(pthread_self(), MemoryLayout<cpu_set_t>.size, &set)
+      _ = unsafe pthread_setaffinity_np(pthread_self(), MemoryLayout<cpu_set_t>.size, &set)
     }.value
   }
 }

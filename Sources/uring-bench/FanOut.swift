@@ -131,18 +131,18 @@ struct FanOutIn: Workload {
 
   private static func dispatchWave(_ wave: Int, _ work: ChildWork) async -> Int {
     let results = UnsafeMutableBufferPointer<Int>.allocate(capacity: Self.wave)
-    defer { results.deallocate() }
-    let slots = Slots(results)
-    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+    defer { unsafe results.deallocate() }
+    let slots = unsafe Slots(results)
+    unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
       let group = DispatchGroup()
       for index in 0..<Self.wave {
         DispatchQueue.global().async(group: group) {
           slots.set(index, work.runBlocking(wave, index))
         }
       }
-      group.notify(queue: .global()) { continuation.resume() }
+      group.notify(queue: .global()) { unsafe continuation.resume() }
     }
-    return results.reduce(0, &+)
+    return unsafe results.reduce(0, &+)
   }
 }
 
@@ -175,18 +175,20 @@ enum ChildWork: Sendable {
 /// One blocking `pread` of `size` bytes (at most 4 KiB) into stack scratch
 /// memory; returns its result.
 func blockingPread(_ fd: CInt, _ size: Int, at offset: Int64) -> Int {
-  withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) { scratch in
-    pread(fd, scratch.baseAddress, size, off_t(offset))
+  unsafe withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) { scratch in
+    unsafe pread(fd, scratch.baseAddress, size, off_t(offset))
   }
 }
 
 /// Per-index results written by Dispatch work items (disjoint indices).
+@safe
 private struct Slots: @unchecked Sendable {
+  // @safe: its unsafe storage is owned here and freed once; see the SAFETY notes on its fields.
   // SAFETY: each work item writes its own index; the buffer is read after the
   // group's notify, which orders every write before the read.
   let counts: UnsafeMutableBufferPointer<Int>
-  init(_ counts: UnsafeMutableBufferPointer<Int>) { self.counts = counts }
-  func set(_ index: Int, _ value: Int) { counts[index] = value }
+  init(_ counts: UnsafeMutableBufferPointer<Int>) { unsafe self.counts = unsafe counts }
+  func set(_ index: Int, _ value: Int) { unsafe counts[index] = value }
 }
 
 /// The 1 MiB file the fan-out and skewed workloads read, made once per
@@ -204,12 +206,14 @@ final class FanOutFixture: Sendable {
 
   private init() throws(BenchError) {
     let path = "/tmp/uring-bench-fan-out-\(getpid())"
-    let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    let fd = unsafe open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw BenchError("fan-out-in: cannot create \(path)") }
-    unlink(path)
+    unsafe unlink(path)
     let chunk = [UInt8](repeating: 0x5A, count: 1 << 16)
     for offset in stride(from: 0, to: FanOutFixture.size, by: chunk.count) {
-      let written = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+      let written = unsafe chunk.withUnsafeBytes {
+        unsafe pwrite(fd, $0.baseAddress, $0.count, off_t(offset))
+      }
       guard written == chunk.count else { throw BenchError("fan-out-in: cannot fill \(path)") }
     }
     descriptor = fd

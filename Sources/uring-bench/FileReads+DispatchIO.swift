@@ -46,9 +46,10 @@ final class DispatchIOReader: Sendable {
     self.readSize = readSize
     // A fresh descriptor (file position 0, which a random-access channel's
     // offsets are relative to), owned by the channel until its cleanup.
-    let descriptor = open(file.path.string, O_RDONLY | O_CLOEXEC)
+    let descriptor = unsafe open(file.path.string, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
-      throw BenchError("dispatch-io: cannot open \(file.path): \(String(cString: strerror(errno)))")
+      throw BenchError(
+        unsafe "dispatch-io: cannot open \(file.path): \(String(cString: strerror(errno)))")
     }
     let queue = DispatchQueue(label: "uring-bench.dispatch-io", attributes: .concurrent)
     let released = DispatchGroup()
@@ -67,18 +68,17 @@ final class DispatchIOReader: Sendable {
   /// short read or an error throws.
   func read(lane: Int, step: Int) async throws(BenchError) {
     let offset = file.offset(lane: lane, step: step, size: readSize)
-    let (count, error) = await withUnsafeContinuation {
+    let (count, error) = unsafe await withUnsafeContinuation {
       (continuation: UnsafeContinuation<(Int, Int32), Never>) in
       let received = ByteCount()
       channel.read(offset: off_t(offset), length: readSize, queue: queue) { done, data, error in
         let total = received.add(data?.count ?? 0)
-        if done { continuation.resume(returning: (total, error)) }
+        if done { unsafe continuation.resume(returning: (total, error)) }
       }
     }
     guard error == 0 else {
-      throw BenchError(
-        "dispatch-io: read of \(readSize) bytes at \(offset) failed: "
-          + String(cString: strerror(error)))
+      let reason = unsafe String(cString: strerror(error))
+      throw BenchError("dispatch-io: read of \(readSize) bytes at \(offset) failed: " + reason)
     }
     guard count == readSize else {
       throw BenchError("dispatch-io: short read of \(count) of \(readSize) bytes at \(offset)")
@@ -89,8 +89,8 @@ final class DispatchIOReader: Sendable {
   /// and waits until the cleanup handler has closed the descriptor.
   func close() async {
     channel.close(flags: [])
-    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-      released.notify(queue: queue) { continuation.resume() }
+    unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+      released.notify(queue: queue) { unsafe continuation.resume() }
     }
   }
 }

@@ -43,7 +43,7 @@ enum Fio {
     let text = Wrk.readAll(output)
     close(output)
     var status: CInt = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     guard status == 0 else { throw BenchError("fio failed (wait status \(status)): \(text)") }
     return try parse(text)
   }

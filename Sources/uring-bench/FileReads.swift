@@ -168,14 +168,14 @@ struct FileReads: Workload {
     case .dispatch:
       let size = blockSize
       sample = try await lanes(perLane: perLane) { lane, step throws(BenchError) in
-        let outcome = await withUnsafeContinuation {
+        let outcome = unsafe await withUnsafeContinuation {
           (continuation: UnsafeContinuation<Result<Void, BenchError>, Never>) in
           DispatchQueue.global().async {
             do throws(BenchError) {
               try file.blockingRead(lane: lane, step: step, size: size, direct: direct)
-              continuation.resume(returning: .success(()))
+              unsafe continuation.resume(returning: .success(()))
             } catch {
-              continuation.resume(returning: .failure(error))
+              unsafe continuation.resume(returning: .failure(error))
             }
           }
         }
@@ -430,9 +430,10 @@ final class BenchFile: Sendable {
   }
 
   /// `$TMPDIR`, default `/var/tmp`.
-  private static let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/var/tmp"
+  private static let directory =
+    unsafe getenv("TMPDIR").map { unsafe String(cString: $0) } ?? "/var/tmp"
   /// ``directory``, or `/var/tmp` if that is a tmpfs (memory, not a disk).
-  private static let diskDirectory = cb_is_tmpfs(directory) == 1 ? "/var/tmp" : directory
+  private static let diskDirectory = unsafe cb_is_tmpfs(directory) == 1 ? "/var/tmp" : directory
 
   /// The 1 GiB file, or the 64 MiB one if `small` (`--quick`); `onDisk`:
   /// one on a disk (the `O_DIRECT` workloads).
@@ -449,33 +450,35 @@ final class BenchFile: Sendable {
     path = FilePath(directory).appending("uring-bench-reads-\(size >> 20)m.dat")
     self.size = size
     var info = stat()
-    if stat(path.string, &info) != 0 || Int(info.st_size) != size {
+    if unsafe stat(path.string, &info) != 0 || Int(info.st_size) != size {
       try Self.create(path, size: size)
     }
-    descriptor = open(path.string, O_RDONLY | O_CLOEXEC)
+    descriptor = unsafe open(path.string, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
-      throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))")
+      throw BenchError(unsafe "cannot open \(path): \(String(cString: strerror(errno)))")
     }
     let flags = O_RDONLY | O_CLOEXEC | FileDescriptor.OpenOptions.directIO.rawValue
-    directDescriptor = open(path.string, flags)
-    directFailure = directDescriptor >= 0 ? "" : String(cString: strerror(errno))
+    directDescriptor = unsafe open(path.string, flags)
+    directFailure = unsafe directDescriptor >= 0 ? "" : String(cString: strerror(errno))
   }
 
   private static func create(_ path: FilePath, size: Int) throws(BenchError) {
     Log.progress("[setup] writing \(size >> 20) MiB to \(path) (once) ... ")
     let temporary = path.string + ".partial"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let fd = unsafe open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw BenchError("cannot create \(temporary): \(errno)") }
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     var random = Random(lane: 99)
     var written = 0
     while written < size {
-      chunk.withUnsafeMutableBytes { bytes in
+      unsafe chunk.withUnsafeMutableBytes { bytes in
         for index in stride(from: 0, to: bytes.count, by: 8) {
-          bytes.storeBytes(of: random.next(), toByteOffset: index, as: UInt64.self)
+          unsafe bytes.storeBytes(of: random.next(), toByteOffset: index, as: UInt64.self)
         }
       }
-      let count = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(written)) }
+      let count = unsafe chunk.withUnsafeBytes {
+        unsafe pwrite(fd, $0.baseAddress, $0.count, off_t(written))
+      }
       guard count > 0 else {
         close(fd)
         throw BenchError("cannot write \(temporary): \(errno)")
@@ -484,7 +487,9 @@ final class BenchFile: Sendable {
     }
     fsync(fd)
     close(fd)
-    guard rename(temporary, path.string) == 0 else { throw BenchError("rename failed: \(errno)") }
+    guard unsafe rename(temporary, path.string) == 0 else {
+      throw BenchError("rename failed: \(errno)")
+    }
     Log.progress("done\n")
   }
 
@@ -493,14 +498,14 @@ final class BenchFile: Sendable {
   /// includes this (here pages go a few at a time, all the time).
   func warm() {
     let pages = (size + 4095) / 4096
-    guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0),
-      mapping != MAP_FAILED
+    guard let mapping = unsafe mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0),
+      unsafe mapping != MAP_FAILED
     else { return }
-    defer { munmap(mapping, size) }
+    defer { unsafe munmap(mapping, size) }
     var resident = [UInt8](repeating: 0, count: pages)
-    guard mincore(mapping, size, &resident) == 0 else { return }
+    guard unsafe mincore(mapping, size, &resident) == 0 else { return }
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-    defer { buffer.deallocate() }
+    defer { unsafe buffer.deallocate() }
     var page = 0
     while page < pages {
       guard resident[page] & 1 == 0 else {
@@ -511,7 +516,7 @@ final class BenchFile: Sendable {
       var end = page + 1
       while end < pages, end - page < 256, resident[end] & 1 == 0 { end += 1 }
       let count = min(end * 4096, size) - page * 4096
-      if pread(descriptor, buffer, count, off_t(page * 4096)) <= 0 { return }
+      if unsafe pread(descriptor, buffer, count, off_t(page * 4096)) <= 0 { return }
       page = end
     }
   }
@@ -521,8 +526,8 @@ final class BenchFile: Sendable {
   /// (the thread's buffer is page-aligned).
   func blockingRead(lane: Int, step: Int, size: Int, direct: Bool = false) throws(BenchError) {
     let offset = offset(lane: lane, step: step, size: size)
-    let buffer = Self.buffers.buffer(size)
-    let count = pread(direct ? directDescriptor : descriptor, buffer, size, off_t(offset))
+    let buffer = unsafe Self.buffers.buffer(size)
+    let count = unsafe pread(direct ? directDescriptor : descriptor, buffer, size, off_t(offset))
     guard count == size else { throw BenchError("pread returned \(count) at \(offset)") }
   }
 
@@ -558,16 +563,16 @@ final class BenchFile: Sendable {
 final class ThreadBuffers: Sendable {
   private let key: pthread_key_t = {
     var key = pthread_key_t()
-    pthread_key_create(&key) { free($0) }
+    unsafe pthread_key_create(&key) { unsafe free($0) }
     return key
   }()
 
   /// A 1 MiB page-aligned buffer of the calling thread (`size` <= 1 MiB).
   func buffer(_ size: Int) -> UnsafeMutableRawPointer {
-    if let existing = pthread_getspecific(key) { return existing }
+    if let existing = unsafe pthread_getspecific(key) { return unsafe existing }
     var pointer: UnsafeMutableRawPointer?
-    posix_memalign(&pointer, 4096, 1 << 20)
-    pthread_setspecific(key, pointer)
-    return pointer!
+    unsafe posix_memalign(&pointer, 4096, 1 << 20)
+    unsafe pthread_setspecific(key, pointer)
+    return unsafe pointer!
   }
 }

@@ -11,13 +11,13 @@ enum Wrk {
   /// Where the program `name` is: `$variable` if set, else the first `name`
   /// on `$PATH`; `nil` if it is not installed.
   static func executable(_ name: String, variable: String) -> String? {
-    if let value = getenv(variable) {
-      let path = String(cString: value)
-      return access(path, X_OK) == 0 ? path : nil
+    if let value = unsafe getenv(variable) {
+      let path = unsafe String(cString: value)
+      return unsafe access(path, X_OK) == 0 ? path : nil
     }
-    let directories = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+    let directories = unsafe getenv("PATH").map { unsafe String(cString: $0) } ?? "/usr/bin:/bin"
     return directories.split(separator: ":").map { $0 + "/" + name }.first {
-      access($0, X_OK) == 0
+      unsafe access($0, X_OK) == 0
     }
   }
 
@@ -52,7 +52,7 @@ enum Wrk {
     }
     let text = readAll(output)
     if !exited {
-      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
     guard status == 0 else {
       throw BenchError("wrk failed (wait status \(status)): \(text)")
@@ -93,7 +93,7 @@ enum Wrk {
     of pid: pid_t, exited: inout Bool, status: inout CInt
   ) -> Bool {
     while true {
-      if waitpid(pid, &status, WNOHANG) == pid {
+      if unsafe waitpid(pid, &status, WNOHANG) == pid {
         exited = true
         return false
       }
@@ -104,7 +104,7 @@ enum Wrk {
 
   /// The `SigCgt` mask of /proc/PID/status.
   private static func caughtSignals(of pid: pid_t) -> UInt64? {
-    let fd = open("/proc/\(pid)/status", O_RDONLY)
+    let fd = unsafe open("/proc/\(pid)/status", O_RDONLY)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     let text = readAll(fd)
@@ -119,7 +119,7 @@ enum Wrk {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      let count = unsafe chunk.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, $0.count) }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { break }
       bytes += chunk[..<count]
@@ -131,6 +131,6 @@ enum Wrk {
     let parts = length.components
     var time = timespec(tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
     var remaining = timespec()
-    while nanosleep(&time, &remaining) < 0 && errno == EINTR { time = remaining }
+    while unsafe nanosleep(&time, &remaining) < 0 && errno == EINTR { time = remaining }
   }
 }

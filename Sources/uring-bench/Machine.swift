@@ -12,9 +12,9 @@ struct Machine: Sendable {
   init(reactor: Reactor) {
     processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     var names = utsname()
-    if uname(&names) == 0 {
-      kernel = withUnsafeBytes(of: &names.release) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+    if unsafe uname(&names) == 0 {
+      kernel = unsafe withUnsafeBytes(of: &names.release) { raw in
+        unsafe String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
     } else {
       kernel = "unknown"

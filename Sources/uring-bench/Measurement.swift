@@ -63,7 +63,7 @@ enum CPUTime {
   /// `clock_gettime` fails (`errno` says why).
   static func read(_ clock: clockid_t) -> Duration? {
     var now = timespec()
-    guard clock_gettime(clock, &now) == 0 else { return nil }
+    guard unsafe clock_gettime(clock, &now) == 0 else { return nil }
     return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
   }
 

@@ -111,8 +111,8 @@ struct NopRoundTrip: Workload {
   @concurrent
   private func runOnDefaultExecutor(perTask: Int) async -> Sample {
     await concurrently(perTask: perTask) {
-      await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-        Task.detached { continuation.resume() }
+      unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+        Task.detached { unsafe continuation.resume() }
       }
     }
   }
@@ -120,8 +120,8 @@ struct NopRoundTrip: Workload {
   @concurrent
   private func runOnDispatch(perTask: Int) async -> Sample {
     await concurrently(perTask: perTask) {
-      await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-        DispatchQueue.global().async { continuation.resume() }
+      unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+        DispatchQueue.global().async { unsafe continuation.resume() }
       }
     }
   }

@@ -132,29 +132,31 @@ private final class StopFlag: Sendable {
 
 /// Round-trip latencies in nanoseconds, one slot per round trip, allocated
 /// before the run (no allocation while timing).
+@safe
 private struct Latencies: @unchecked Sendable {
+  // @safe: its unsafe storage is owned here and freed once; see the SAFETY notes on its fields.
   // SAFETY: each reader writes only its own slots; they are read after the
   // task group that wrote them has finished, which orders the writes first.
   private let slots: UnsafeMutableBufferPointer<Int64>
 
   init(count: Int) {
-    slots = .allocate(capacity: count)
-    slots.initialize(repeating: 0)
+    unsafe slots = .allocate(capacity: count)
+    unsafe slots.initialize(repeating: 0)
   }
 
   func record(_ latency: Duration, at index: Int) {
-    slots[index] = Int64(latency.seconds * 1e9)
+    unsafe slots[index] = Int64(latency.seconds * 1e9)
   }
 
   /// The `percent`-th percentile (nearest rank); sorts the slots.
   func percentile(_ percent: Int) -> Duration {
-    var slots = slots
-    slots.sort()
+    var slots = unsafe slots
+    unsafe slots.sort()
     let rank = max(1, (slots.count * percent + 99) / 100)
-    return .nanoseconds(slots[rank - 1])
+    return unsafe .nanoseconds(slots[rank - 1])
   }
 
-  func deallocate() { slots.deallocate() }
+  func deallocate() { unsafe slots.deallocate() }
 }
 
 /// The table's section for `skewed-cpu-io`: each system's read rate and

@@ -13,7 +13,7 @@ enum Log {
     text.withUTF8 { bytes in
       var offset = 0
       while offset < bytes.count {
-        let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+        let written = unsafe Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
         if written <= 0 { return }
         offset += written
       }

@@ -56,9 +56,9 @@ struct SleepTimers: Workload {
     case .dispatch:
       sample = await Task.detached {
         await Self.sleepers(perTask: perTask, preferring: nil) {
-          await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+          unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1)) {
-              continuation.resume()
+              unsafe continuation.resume()
             }
           }
         }

@@ -19,7 +19,7 @@ let errnoByName: [String: Int32] = [
 
 func fail(_ message: String) -> Never {
   var text = "uring-probe: \(message)\n"
-  text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+  text.withUTF8 { _ = unsafe write(STDERR_FILENO, $0.baseAddress, $0.count) }
   exit(2)
 }
 
@@ -33,7 +33,7 @@ while let argument = arguments.popFirst() {
     guard let code = errnoByName[value.uppercased()] ?? Int32(value), (1...4095).contains(code)
     else { fail("not an errno name or number in 1...4095: \(value)") }
     if clu_deny_io_uring_setup(code) != 0 {
-      fail("cannot install the seccomp filter: \(String(cString: strerror(errno)))")
+      fail(unsafe "cannot install the seccomp filter: \(String(cString: strerror(errno)))")
     }
   case "-h", "--help":
     print(usage)

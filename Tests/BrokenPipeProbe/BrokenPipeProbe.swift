@@ -53,10 +53,10 @@ struct BrokenPipeProbe {
       })
 
     var action = sigaction()
-    sigaction(SIGPIPE, nil, &action)
-    let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
+    unsafe sigaction(SIGPIPE, nil, &action)
+    let handler = unsafe unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
     let disposition =
-      handler == unsafeBitCast(SIG_DFL, to: Int.self)
+      unsafe handler == unsafeBitCast(SIG_DFL, to: Int.self)
       ? "default" : handler == unsafeBitCast(SIG_IGN, to: Int.self) ? "ignore" : "handler"
     report("disposition", disposition)
     report("handler-calls", "\(handlerCalls.load(ordering: .relaxed))")
@@ -88,7 +88,7 @@ extension FileDescriptor {
   /// A connected pair of Unix-domain stream sockets, as plain descriptors.
   static func socketPair() throws -> (FileDescriptor, FileDescriptor) {
     var fds: [CInt] = [-1, -1]
-    guard socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
+    guard unsafe socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
       throw Errno(rawValue: errno)
     }
     return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))

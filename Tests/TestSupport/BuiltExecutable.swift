@@ -6,7 +6,7 @@ public enum BuiltExecutable {
   /// Where the test executable lives, from `/proc/self/exe`.
   public static var testExecutable: String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let count = unsafe readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard count > 0 else { return "" }
     return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
@@ -26,7 +26,7 @@ public enum BuiltExecutable {
 
   /// The path of product `name`, or `nil` if it was not built.
   public static func path(_ name: String) -> String? {
-    searchedDirectories.map { $0 + "/" + name }.first { access($0, X_OK) == 0 }
+    searchedDirectories.map { $0 + "/" + name }.first { unsafe access($0, X_OK) == 0 }
   }
 
   /// Why `path(name)` is `nil`, and how to fix it (for a visible skip or a
@@ -40,7 +40,7 @@ public enum BuiltExecutable {
 
   /// The path of tool `name` on `PATH`, or `nil`.
   public static func tool(_ name: String) -> String? {
-    let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+    let path = unsafe getenv("PATH").map { unsafe String(cString: $0) } ?? "/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }.first { unsafe access($0, X_OK) == 0 }
   }
 }

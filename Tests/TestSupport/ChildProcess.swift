@@ -18,17 +18,17 @@ public final class ChildProcess {
     _ path: String, _ arguments: [String], inputPath: String = "/dev/null",
     silenceStandardError: Bool = false
   ) throws(ChildProcessError) {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, inputPath, O_RDONLY, 0)
+    var actions = unsafe posix_spawn_file_actions_t()
+    unsafe posix_spawn_file_actions_init(&actions)
+    defer { unsafe posix_spawn_file_actions_destroy(&actions) }
+    unsafe posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, inputPath, O_RDONLY, 0)
     if silenceStandardError {
-      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+      unsafe posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
     }
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    let environment = inheritedEnvironment()
-    defer { for entry in environment { free(entry) } }
+    let argv = unsafe ([path] + arguments).map { unsafe strdup($0) } + [nil]
+    defer { for index in unsafe argv.indices { unsafe free(argv[index]) } }
+    let environment = unsafe inheritedEnvironment()
+    defer { for index in unsafe environment.indices { unsafe free(environment[index]) } }
 
     // The pipe is made close-on-exec and the child spawned under one lock, so
     // a child spawned concurrently by another test never inherits this write
@@ -37,10 +37,10 @@ public final class ChildProcess {
     var fds: [CInt] = [-1, -1]
     var pid = pid_t()
     try spawnLock.withLock { _ throws(ChildProcessError) in
-      guard pipe(&fds) == 0 else { throw ChildProcessError(call: "pipe", errno: errno) }
+      guard unsafe pipe(&fds) == 0 else { throw ChildProcessError(call: "pipe", errno: errno) }
       for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-      posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO)
-      let result = posix_spawn(&pid, path, &actions, nil, argv, environment)
+      unsafe posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO)
+      let result = unsafe posix_spawn(&pid, path, &actions, nil, argv, environment)
       close(fds[1])
       guard result == 0 else {
         close(fds[0])
@@ -54,9 +54,9 @@ public final class ChildProcess {
   deinit {
     close(output)
     var status: CInt = 0
-    if waitpid(pid, &status, WNOHANG) == 0 {
+    if unsafe waitpid(pid, &status, WNOHANG) == 0 {
       kill(pid, SIGKILL)
-      _ = waitpid(pid, &status, 0)
+      _ = unsafe waitpid(pid, &status, 0)
     }
   }
 
@@ -93,8 +93,10 @@ public final class ChildProcess {
       }
       var ready = pollfd(fd: child.output, events: Int16(POLLIN), revents: 0)
       let milliseconds = CInt(clamping: left.components.seconds * 1000 + 1)
-      if poll(&ready, 1, milliseconds) <= 0 { continue }
-      let count = chunk.withUnsafeMutableBytes { read(child.output, $0.baseAddress, $0.count) }
+      if unsafe poll(&ready, 1, milliseconds) <= 0 { continue }
+      let count = unsafe chunk.withUnsafeMutableBytes {
+        unsafe read(child.output, $0.baseAddress, $0.count)
+      }
       if count > 0 {
         bytes += chunk[..<count]
       } else if count == 0 || errno != EINTR {
@@ -110,7 +112,7 @@ public final class ChildProcess {
   public func readLine() -> String? {
     var line: [UInt8] = []
     var byte: UInt8 = 0
-    while read(output, &byte, 1) == 1 {
+    while unsafe read(output, &byte, 1) == 1 {
       if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
       line.append(byte)
     }
@@ -128,7 +130,7 @@ public final class ChildProcess {
   /// Waits for it to end; the raw wait status.
   public func waitStatus() throws(ChildProcessError) -> CInt {
     var status: CInt = 0
-    while waitpid(pid, &status, 0) < 0 {
+    while unsafe waitpid(pid, &status, 0) < 0 {
       guard errno == EINTR else { throw ChildProcessError(call: "waitpid", errno: errno) }
     }
     return status
@@ -161,5 +163,5 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     self.call = call
     self.errno = errno
   }
-  public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
+  public var description: String { unsafe "\(call) failed: \(String(cString: strerror(errno)))" }
 }

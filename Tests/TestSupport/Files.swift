@@ -5,7 +5,7 @@ public func readToEnd(_ fd: CInt) -> [UInt8] {
   var bytes: [UInt8] = []
   var chunk = [UInt8](repeating: 0, count: 65_536)
   while true {
-    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    let count = unsafe chunk.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, $0.count) }
     if count > 0 {
       bytes += chunk[..<count]
     } else if count == 0 || errno != EINTR {
@@ -16,7 +16,7 @@ public func readToEnd(_ fd: CInt) -> [UInt8] {
 
 /// The whole content of a small file, or `nil` if it cannot be opened.
 public func readSmallFile(_ path: String) -> String? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  let fd = unsafe open(path, O_RDONLY | O_CLOEXEC)
   guard fd >= 0 else { return nil }
   defer { close(fd) }
   return String(decoding: readToEnd(fd), as: UTF8.self)
@@ -26,11 +26,11 @@ public func readSmallFile(_ path: String) -> String? {
 /// in Swift 6 mode), for child processes: a nil `envp` would give them none,
 /// and sanitizer options must reach them. The caller frees each entry.
 public func inheritedEnvironment() -> [UnsafeMutablePointer<CChar>?] {
-  let fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return [nil] }
+  let fd = unsafe open("/proc/self/environ", O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return unsafe [nil] }
   defer { close(fd) }
-  let entries = readToEnd(fd).split(separator: 0).map { entry in
-    strdup(String(decoding: entry, as: UTF8.self))
+  let entries = unsafe readToEnd(fd).split(separator: 0).map { entry in
+    unsafe strdup(String(decoding: entry, as: UTF8.self))
   }
-  return entries + [nil]
+  return unsafe entries + [nil]
 }

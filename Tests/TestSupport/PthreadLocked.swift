@@ -6,7 +6,9 @@ import Glibc
 /// but does not see the futex-based `Mutex` of the prebuilt standard library,
 /// and reports every access it protects as a race (the library's own
 /// `Locked` exists for the same reason; test helpers cannot import it).
+@safe
 final class PthreadLocked<State>: @unchecked Sendable {
+  // @safe: it owns its mutex (freed in deinit); the state is touched only with the mutex held.
   // SAFETY: allocated once, initialised in `init`, destroyed and freed in
   // `deinit`; its address never changes, as pthread requires.
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -15,21 +17,21 @@ final class PthreadLocked<State>: @unchecked Sendable {
 
   init(_ state: State) {
     self.state = state
-    mutex = .allocate(capacity: 1)
-    mutex.initialize(to: pthread_mutex_t())
-    let result = pthread_mutex_init(mutex, nil)
+    unsafe mutex = .allocate(capacity: 1)
+    unsafe mutex.initialize(to: pthread_mutex_t())
+    let result = unsafe pthread_mutex_init(mutex, nil)
     precondition(result == 0, "pthread_mutex_init failed: \(result)")
   }
 
   deinit {
-    pthread_mutex_destroy(mutex)
-    mutex.deallocate()
+    unsafe pthread_mutex_destroy(mutex)
+    unsafe mutex.deallocate()
   }
 
   /// Runs `body` with exclusive access to the state.
   func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
+    unsafe pthread_mutex_lock(mutex)
+    defer { unsafe pthread_mutex_unlock(mutex) }
     return try body(&state)
   }
 }

@@ -39,7 +39,7 @@ final class EventFDWatch: CompletionHandler, @unchecked Sendable {
   func arm() {
     // SAFETY: POLL_ADD passes no pointer to the kernel; the descriptor stays
     // open until `finish`, which runs only after this watch reported.
-    let userData = loop.start(
+    let userData = unsafe loop.start(
       .pollAdd(fd: fd, events: UInt32(POLLIN), multishot: false), handler: self,
       retaining: (completion, nil))
     if userData == nil {
@@ -90,7 +90,7 @@ final class EventFDWatch: CompletionHandler, @unchecked Sendable {
   static func readIfReady(_ fd: CInt) -> ReadAttempt {
     var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     // SAFETY: `probe` is a local the call borrows for its duration only.
-    if poll(&probe, 1, 0) < 0 {
+    if unsafe poll(&probe, 1, 0) < 0 {
       return errno == EINTR ? .notReady : .failed(Errno(rawValue: errno))
     }
     if probe.revents & Int16(POLLNVAL) != 0 { return .failed(.badFileDescriptor) }
@@ -99,7 +99,7 @@ final class EventFDWatch: CompletionHandler, @unchecked Sendable {
     }
     var count: UInt64 = 0
     // SAFETY: reads at most 8 bytes into the local `count`, during the call.
-    let bytes = read(fd, &count, MemoryLayout<UInt64>.size)
+    let bytes = unsafe read(fd, &count, MemoryLayout<UInt64>.size)
     if bytes == MemoryLayout<UInt64>.size { return .fired(count) }
     if bytes < 0 {
       return errno == EAGAIN || errno == EINTR ? .notReady : .failed(Errno(rawValue: errno))
@@ -118,7 +118,7 @@ final class EventFDWatch: CompletionHandler, @unchecked Sendable {
         // SAFETY: `pending` is a local the call borrows for its duration only.
         // The descriptor stays open: its owner's `finish` runs only after
         // this wait reports the end of the transfer.
-        if poll(&pending, 1, -1) < 0, errno != EINTR {
+        if unsafe poll(&pending, 1, -1) < 0, errno != EINTR {
           completion.finished(.unobservable(Errno(rawValue: errno)))
           return
         }

@@ -22,7 +22,10 @@ import SystemPackage
 ///   a pthread mutex.
 /// - Cancellation: a cancelled waiter keeps waiting for the foreign side, then
 ///   throws ``ForeignCompletionError/Kind/cancelled``. Nothing is freed early.
+@safe
 public final class ForeignCompletion: Sendable {
+  // @safe: the lent memory is retained in its state until the foreign side reports its end; the
+  // state is behind a pthread mutex.
   /// How the foreign side's use of the memory ended.
   enum Outcome: Sendable {
     /// It reported this value (a result or an eventfd count) and no longer
@@ -32,7 +35,9 @@ public final class ForeignCompletion: Sendable {
     case unobservable(Errno)
   }
 
+  @safe
   private struct State {
+    // @safe: the memory or handle it holds is owned here and released once, under the owner's lock.
     /// The lent memory, until the foreign side is done with it.
     var memory: (any BackingMemory)?
     /// The foreign side reported its end (set before `outcome`, which is
@@ -60,8 +65,8 @@ public final class ForeignCompletion: Sendable {
   private init(lending memory: some BackingMemory, access: KernelAccess) throws(MemoryAccessError) {
     try memory.beginKernelAccess(access)
     self.access = access
-    self.region = memory.unsafeRegion
-    self.state = Locked(State(memory: memory))
+    unsafe self.region = unsafe memory.unsafeRegion
+    self.state = unsafe Locked(State(memory: memory))
     Self.live.withLock { $0 += 1 }
   }
 
@@ -91,7 +96,10 @@ public final class ForeignCompletion: Sendable {
   ///
   /// Valid only while `start` runs: give `userArg` to exactly one foreign
   /// registration that will call back exactly once.
+  @unsafe
   public struct Token {
+    // @unsafe: it hands the foreign side a raw region and an unmanaged retain, valid only while
+    // `start` runs.
     /// The lent memory. The foreign side may read it, and write it if it was
     /// lent for ``KernelAccess/write``, until it calls back.
     public let region: UnsafeMutableRawBufferPointer
@@ -110,7 +118,7 @@ public final class ForeignCompletion: Sendable {
       { userArg, result in
         // SAFETY: the foreign side passes back the `userArg` of a token it
         // was given, once (the contract of `callback`).
-        ForeignCompletion.unsafeComplete(userArg: userArg, result: result)
+        unsafe ForeignCompletion.unsafeComplete(userArg: userArg, result: result)
       }
     }
   }
@@ -128,10 +136,12 @@ public final class ForeignCompletion: Sendable {
   /// Callable from any thread, including from inside `start`.
   @unsafe
   public static func unsafeComplete(userArg: UnsafeMutableRawPointer?, result: Int) {
-    guard let userArg else { preconditionFailure("foreign callback without its user_arg") }
+    guard let userArg = unsafe userArg else {
+      preconditionFailure("foreign callback without its user_arg")
+    }
     // SAFETY: `userArg` came from `Unmanaged.passRetained` in `startWithToken(_:)`;
     // taking the retained value consumes the foreign side's one retain.
-    let completion = Unmanaged<ForeignCompletion>.fromOpaque(userArg).takeRetainedValue()
+    let completion = unsafe Unmanaged<ForeignCompletion>.fromOpaque(userArg).takeRetainedValue()
     completion.finished(.completed(result))
   }
 
@@ -139,15 +149,15 @@ public final class ForeignCompletion: Sendable {
   /// the foreign side. If `body` throws, the foreign side never took the
   /// memory: the retain is taken back and the lending ends.
   func startWithToken(_ body: (Token) throws(Errno) -> Void) throws(ForeignCompletionError) {
-    let userArg = Unmanaged.passRetained(self).toOpaque()
+    let userArg = unsafe Unmanaged.passRetained(self).toOpaque()
     do {
-      try body(Token(region: region, userArg: userArg))
+      unsafe try body(Token(region: region, userArg: userArg))
     } catch {
       let calledBack = state.withLock { $0.finishing }
       precondition(!calledBack, "start threw after the foreign side called back")
       // SAFETY: `body` threw, so (by the contract of `start`) the foreign
       // side holds no copy of `userArg`: the retain is still ours.
-      Unmanaged<ForeignCompletion>.fromOpaque(userArg).release()
+      unsafe Unmanaged<ForeignCompletion>.fromOpaque(userArg).release()
       finished(.completed(-Int(error.rawValue)))
       throw ForeignCompletionError(.startFailed(error))
     }
@@ -159,7 +169,7 @@ public final class ForeignCompletion: Sendable {
     _ body: (UnsafeMutableRawBufferPointer) throws(Errno) -> T
   ) throws(ForeignCompletionError) -> T {
     do {
-      return try body(region)
+      return unsafe try body(region)
     } catch {
       finished(.completed(-Int(error.rawValue)))
       throw ForeignCompletionError(.startFailed(error))
@@ -189,12 +199,12 @@ public final class ForeignCompletion: Sendable {
     // ended, before any waiter (even one that has not suspended yet) can see
     // the end.
     memory = nil
-    let waiter = state.withLock { state in
+    let waiter = unsafe state.withLock { state in
       state.outcome = outcome
-      defer { state.waiter = nil }
-      return state.waiter
+      defer { unsafe state.waiter = nil }
+      return unsafe state.waiter
     }
-    waiter?.resume(returning: outcome)
+    unsafe waiter?.resume(returning: outcome)
   }
 
   /// Records that the reactor shut down while the transfer was in flight.
@@ -206,13 +216,13 @@ public final class ForeignCompletion: Sendable {
   /// keeps waiting: cancellation is only recorded (rule 3).
   nonisolated(nonsending) func wait() async -> Outcome {
     await withTaskCancellationHandler {
-      await withUnsafeContinuation { continuation in
+      unsafe await withUnsafeContinuation { continuation in
         let outcome = state.withLock { state -> Outcome? in
           if let outcome = state.outcome { return outcome }
-          state.waiter = continuation
+          unsafe state.waiter = unsafe continuation
           return nil
         }
-        if let outcome { continuation.resume(returning: outcome) }
+        if let outcome { unsafe continuation.resume(returning: outcome) }
       }
     } onCancel: {
       state.withLock { $0.cancelled = true }

@@ -65,7 +65,7 @@ extension Reactor {
     // `lend` began the kernel access and while `completion` holds the memory;
     // it holds it until the eventfd says the foreign side is done.
     let completion = try ForeignCompletion.lend(memory, access, on: self)
-    let started = try completion.startWithRegion(start)
+    let started = unsafe try completion.startWithRegion(start)
     let fd = started.eventFD.rawValue
     let outcome = await onLoop { loop in
       EventFDWatch(fd: fd, completion: completion, loop: loop).arm()

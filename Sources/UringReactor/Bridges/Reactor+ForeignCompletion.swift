@@ -43,7 +43,7 @@ extension Reactor {
     // side only inside `start`, after `lend` began the kernel access and
     // while `completion` holds the memory, which it does until the callback.
     let completion = try ForeignCompletion.lend(memory, access, on: self)
-    try completion.startWithToken(start)
+    unsafe try completion.startWithToken(start)
     switch await completion.wait() {
     case .completed(let result):
       return try completion.value(deviceResult: result)

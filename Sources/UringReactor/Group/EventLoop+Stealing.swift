@@ -6,11 +6,11 @@ extension EventLoop {
   /// sibling is woken to take some (checked at every push, so that a job
   /// that then computes for long holds up nothing queued behind it).
   func enqueueGroupJob(_ job: UnownedJob) {
-    if resumingWaiters {
+    if unsafe resumingWaiters {
       enqueue(job, kind: .group)
       return
     }
-    if timers.hasSleepers { noteResumed(job) }
+    if unsafe timers.hasSleepers { noteResumed(job) }
     if runQueue.push(job) >= GroupScheduler.offerThreshold { offerWork() }
   }
 
@@ -18,12 +18,12 @@ extension EventLoop {
   /// with the longest run queue. Returns whether it took any.
   func stealWork() -> Bool {
     guard let group, lifecycle == .running else { return false }
-    let taken = group.scheduler.steal(for: group.index, into: &stolen)
+    let taken = unsafe group.scheduler.steal(for: group.index, into: &stolen)
     guard taken > 0 else { return false }
-    statistics.steals += 1
-    statistics.jobsStolen += taken
-    runQueue.push(contentsOf: stolen)
-    stolen.removeAll(keepingCapacity: true)
+    unsafe statistics.steals += 1
+    unsafe statistics.jobsStolen += taken
+    unsafe runQueue.push(contentsOf: stolen)
+    unsafe stolen.removeAll(keepingCapacity: true)
     offerWorkIfQueued()
     return true
   }
@@ -50,9 +50,9 @@ extension EventLoop {
     let deadline = TimerClock.suspending.now + EventLoop.searchNanoseconds
     while scheduler.hasAwakeSibling(besides: group.index) {
       if remote.hasPending || stealWork() { return true }
-      ring!.submitAndFlushCompletions()
+      unsafe ring!.submitAndFlushCompletions()
       handleCompletions()
-      if !ready.isEmpty || runQueue.count > 0 || !unregistered.isEmpty { return true }
+      if unsafe !ready.isEmpty || runQueue.count > 0 || !unregistered.isEmpty { return true }
       if TimerClock.suspending.now >= deadline { break }
     }
     return false
@@ -61,7 +61,7 @@ extension EventLoop {
   /// Loop thread of a group member: wakes a sleeping sibling to take some
   /// of this loop's queued group jobs.
   func offerWork() {
-    if group!.scheduler.offerWork(from: group!.index) { statistics.siblingsWoken += 1 }
+    if group!.scheduler.offerWork(from: group!.index) { unsafe statistics.siblingsWoken += 1 }
   }
 
   /// Offers work if enough is queued (``GroupScheduler/offerThreshold``).

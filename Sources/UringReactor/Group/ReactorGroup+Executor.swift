@@ -30,7 +30,7 @@ extension ReactorGroup: TaskExecutor {
   }
 
   public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
-    UnownedTaskExecutor(ordinary: self)
+    unsafe UnownedTaskExecutor(ordinary: self)
   }
 
   /// The loop of the group's reactor the calling thread runs, if any.

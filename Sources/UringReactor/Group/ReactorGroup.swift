@@ -86,7 +86,7 @@ public final class ReactorGroup: Sendable {
       var reactorOptions = options
       reactorOptions.name = "\(options.name)-\(index)"
       if pinning == .usableCPUs, !cpus.isEmpty { reactorOptions.cpu = cpus[index % cpus.count] }
-      let membership = GroupMembership(
+      let membership = unsafe GroupMembership(
         executor: UnownedTaskExecutor(ordinary: self), identity: ObjectIdentifier(self),
         index: index, scheduler: scheduler)
       do throws(UringUnavailableError) {
@@ -155,7 +155,7 @@ public final class ReactorGroup: Sendable {
   /// The CPUs this process may run on (`sched_getaffinity`), ascending.
   public static var usableCPUs: [Int] {
     var cpus = [CInt](repeating: 0, count: 1024)
-    let count = Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
+    let count = unsafe Int(clu_usable_cpus(&cpus, CInt(cpus.count)))
     guard count > 0 else { return [0] }
     return cpus.prefix(min(count, cpus.count)).map(Int.init)
   }

@@ -4,17 +4,20 @@ public import Uring
 
 /// A path as a C string that an in-flight operation keeps alive (rule 1): the
 /// kernel reads it when the operation starts, which may be after submission.
+@safe
 final class CStringBox: Sendable {
+  // @safe: it owns its NUL-terminated copy (freed in deinit); the pointer is lent only to operations
+  // that retain the box.
   // SAFETY: strdup'd in `init`, freed in `deinit`, which runs only after the
   // in-flight slot that retains this box has been released.
   nonisolated(unsafe) let pointer: UnsafeMutablePointer<CChar>
 
   init(_ path: FilePath) {
-    pointer = path.withCString { strdup($0)! }
+    unsafe pointer = unsafe path.withCString { unsafe strdup($0)! }
   }
 
   deinit {
-    free(pointer)
+    unsafe free(pointer)
   }
 }
 

@@ -110,15 +110,17 @@ public struct DirectoryEntries: AsyncSequence, Sendable {
 /// An open `DIR*`, used by one pool job at a time (the iterator awaits each
 /// batch before asking for the next); closed once.
 final class DirectoryStream: Sendable {
+  @safe
   private struct State {
+    // @safe: the memory or handle it holds is owned here and released once, under the owner's lock.
     /// The directory `path` is relative to (a duplicate owned here), or `AT_FDCWD`.
     var base = AT_FDCWD
     var handle: OpaquePointer?
     var closed = false
 
     mutating func close() {
-      if let handle { closedir(handle) }
-      handle = nil
+      if let handle = unsafe handle { unsafe closedir(handle) }
+      unsafe handle = nil
       closed = true
       if base != AT_FDCWD { Glibc.close(base) }
       base = AT_FDCWD
@@ -153,34 +155,36 @@ final class DirectoryStream: Sendable {
   func readBatch(_ limit: Int) -> Result<[DirectoryEntry], IOError> {
     state.withLock { state -> Result<[DirectoryEntry], IOError> in
       guard !state.closed else { return .success([]) }
-      if state.handle == nil {
+      if unsafe state.handle == nil {
         let base = state.base
-        let fd = path.withCString { openat(base, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let fd = unsafe path.withCString {
+          unsafe openat(base, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
         guard fd >= 0 else { return .failure(failure("openat", errno)) }
-        guard let opened = fdopendir(fd) else {
+        guard let opened = unsafe fdopendir(fd) else {
           let code = errno
           Glibc.close(fd)
           return .failure(failure("fdopendir", code))
         }
-        state.handle = opened
+        unsafe state.handle = unsafe opened
       }
-      guard let handle = state.handle else { return .success([]) }
+      guard let handle = unsafe state.handle else { return .success([]) }
       var entries: [DirectoryEntry] = []
       entries.reserveCapacity(min(limit, 256))
       while entries.count < limit {
         errno = 0
-        guard let entry = readdir(handle) else {
+        guard let entry = unsafe readdir(handle) else {
           if errno != 0 { return .failure(failure("readdir", errno)) }
           break
         }
         // SAFETY: `entry` points into the DIR's buffer, valid until the next
         // readdir on it; d_name is NUL-terminated within its 256 bytes.
-        let name = withUnsafePointer(to: &entry.pointee.d_name) {
-          $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        let name = unsafe withUnsafePointer(to: &entry.pointee.d_name) {
+          unsafe $0.withMemoryRebound(to: CChar.self, capacity: 256) { unsafe String(cString: $0) }
         }
         if name == "." || name == ".." { continue }
         guard let component = FilePath.Component(name) else { continue }
-        entries.append(
+        unsafe entries.append(
           DirectoryEntry(
             name: component, type: FileType(directoryEntryType: entry.pointee.d_type),
             inode: UInt64(entry.pointee.d_ino)))

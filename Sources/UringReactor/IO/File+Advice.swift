@@ -42,7 +42,7 @@ extension File {
   {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.liveDescriptor(for: .fadvise)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .fadvise(fd: fd, offset: offset, length: length, advice: advice.rawValue),
         retaining: (self, nil))
       _ = try outcome.value(.fadvise, path: self.path)

@@ -47,16 +47,16 @@ extension File {
     return await reactor.onLoop { loop in
       let reads = ReadBatch(file: self, requests: batch)
       reads.start(on: loop)
-      if reads.inFlight > 0, loop.mayCompleteInline {
+      if unsafe reads.inFlight > 0, loop.mayCompleteInline {
         // Nothing else waits to run on the loop: submit now and take what
         // completes within the submission (cached data does).
-        loop.inlineBudget -= 1
-        loop.ring!.submitAndFlushCompletions()
+        unsafe loop.inlineBudget -= 1
+        unsafe loop.ring!.submitAndFlushCompletions()
         loop.handleCompletions()
       }
-      if reads.inFlight > 0 {
+      if unsafe reads.inFlight > 0 {
         await loop.suspend { continuation in
-          reads.waiter = continuation
+          unsafe reads.waiter = continuation
         } onCancel: { [reactor] in
           reactor.runOnLoop { loop in if let loop { reads.cancel(on: loop) } }
         }
@@ -94,8 +94,8 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
   init(file: File, requests: [FileReadRequest]) {
     self.file = file
     self.requests = requests
-    self.userData = Array(repeating: 0, count: requests.count)
-    self.outcomes = Array(
+    unsafe self.userData = Array(repeating: 0, count: requests.count)
+    unsafe self.outcomes = Array(
       repeating: OperationOutcome(result: 0, flags: 0, cancellation: nil), count: requests.count)
   }
 
@@ -106,18 +106,18 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
       let buffer = requests[position].buffer
       let offset = requests[position].offset
       do throws(IOError) {
-        let operation = try file.lendForRead(buffer, at: offset)
+        let operation = unsafe try file.lendForRead(buffer, at: offset)
         // SAFETY (rule 1): the slot holds this handler until the read's
         // final CQE, and the handler holds the file and every request's
         // buffer: what the kernel uses stays alive without a retain per read.
-        guard let slot = loop.start(operation, handler: self) else {
+        guard let slot = unsafe loop.start(operation, handler: self) else {
           buffer.endKernelAccess(.write)
           throw file.error(.reactorShutDown, .read)
         }
-        userData[position] = slot
-        inFlight += 1
+        unsafe userData[position] = slot
+        unsafe inFlight += 1
       } catch {
-        refusals[position] = error
+        unsafe refusals[position] = error
       }
     }
   }
@@ -126,26 +126,26 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
   /// buffer is handed back to its users only now.
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal, let position = position(of: completion.userData) else { return }
-    userData[position] = 0
-    inFlight -= 1
-    hint = position + 1
+    unsafe userData[position] = 0
+    unsafe inFlight -= 1
+    unsafe hint = position + 1
     let outcome = OperationOutcome(
       result: completion.result, flags: completion.flags, cancellation: cancellation)
     requests[position].buffer.endKernelWrite(count: outcome.readCount)
-    outcomes[position] = outcome
-    if inFlight == 0, let waiter {
-      self.waiter = nil
+    unsafe outcomes[position] = outcome
+    if unsafe inFlight == 0, let waiter = unsafe waiter {
+      unsafe self.waiter = nil
       waiter.resume()
     }
   }
 
   /// The request whose read has `slot` as its `user_data`.
   private func position(of slot: UInt64) -> Int? {
-    let count = userData.count
+    let count = unsafe userData.count
     for step in 0..<count {
-      var position = hint + step
+      var position = unsafe hint + step
       if position >= count { position -= count }
-      if userData[position] == slot { return position }
+      if unsafe userData[position] == slot { return position }
     }
     return nil
   }
@@ -153,15 +153,15 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
   /// The task was cancelled: cancel every read still in flight. Each still
   /// ends with its own CQE.
   func cancel(on loop: EventLoop) {
-    for slot in userData where slot != 0 { loop.cancelOnLoop(slot, reason: .task) }
+    for slot in unsafe userData where slot != 0 { loop.cancelOnLoop(slot, reason: .task) }
   }
 
   /// Every request's result, once none is in flight.
   func results() -> [Result<Int, IOError>] {
     requests.indices.map { position in
-      if let refusal = refusals[position] { return .failure(refusal) }
+      if let refusal = unsafe refusals[position] { return .failure(refusal) }
       do throws(IOError) {
-        return .success(Int(try outcomes[position].value(.read, path: file.path)))
+        return unsafe .success(Int(try outcomes[position].value(.read, path: file.path)))
       } catch {
         return .failure(error)
       }

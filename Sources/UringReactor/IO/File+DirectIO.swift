@@ -62,7 +62,7 @@ extension File {
     _ region: UnsafeMutableRawBufferPointer, offset: UInt64?, for operation: Opcode
   ) throws(IOError) {
     guard let directIO else { return }
-    if let problem = directIO.violation(region, offset: offset) {
+    if let problem = unsafe directIO.violation(region, offset: offset) {
       throw IOError(.invalidRequest(problem), operation: operation, path: path)
     }
   }

@@ -72,16 +72,17 @@ extension File {
         // SAFETY: the in-flight slot retains `pool` (its mapping) and the file
         // until the final CQE; the caller holds the lease until then, so the
         // buffer stays registered and no user code can touch it.
-        let whole = pool.region(index)
+        let whole = unsafe pool.region(index)
         let isRead = opcode == .readFixed
-        let region = isRead ? whole : UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
-        let fd = try self.transferDescriptor(for: opcode, at: offset, .region(region))
+        let region =
+          unsafe isRead ? whole : UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
+        let fd = unsafe try self.transferDescriptor(for: opcode, at: offset, .region(region))
         let operation: RingOperation =
-          isRead
+          unsafe isRead
           ? .readFixed(fd: fd, buffer: region, offset: offset, index: index)
           : .writeFixed(
             fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset, index: index)
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           operation, retaining: (pool, self),
           registration: isRead ? .lazy : .eager)
         return .success(Int(try outcome.value(opcode, path: self.path)))

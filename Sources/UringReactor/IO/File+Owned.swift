@@ -35,10 +35,10 @@ extension File {
         // SAFETY: the kernel writes `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then, and no
         // user can reach them: the buffer is consumed into this call.
-        let region = UnsafeMutableRawBufferPointer(
+        let region = unsafe UnsafeMutableRawBufferPointer(
           rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
-        let fd = try self.transferDescriptor(for: .read, at: offset, .region(region))
-        let outcome = await loop.perform(
+        let fd = unsafe try self.transferDescriptor(for: .read, at: offset, .region(region))
+        let outcome = unsafe await loop.perform(
           .read(fd: fd, buffer: region, offset: offset), retaining: (storage, self),
           registration: .lazy)
         return .success(Int(try outcome.value(.read, path: self.path)))
@@ -72,9 +72,9 @@ extension File {
       do throws(IOError) {
         // SAFETY: the kernel reads `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then.
-        let region = UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count])
-        let fd = try self.transferDescriptor(for: .write, at: offset, .region(region))
-        let outcome = await loop.perform(
+        let region = unsafe UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count])
+        let fd = unsafe try self.transferDescriptor(for: .write, at: offset, .region(region))
+        let outcome = unsafe await loop.perform(
           .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
           retaining: (storage, self))
         return .success(Int(try outcome.value(.write, path: self.path)))

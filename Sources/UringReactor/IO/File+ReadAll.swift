@@ -31,7 +31,7 @@ extension File {
         buffer.endKernelAccess(.write)
         buffer.setCount(progress)
       }
-      try await self.transferAll(
+      unsafe try await self.transferAll(
         read: true, buffer.unsafeRegion, at: offset, retaining: buffer, on: loop,
         progress: &progress)
       return progress
@@ -60,7 +60,7 @@ extension File {
       try self.lendMemory(buffer, .read, for: .write)
       defer { buffer.endKernelAccess(.read) }
       var progress = 0
-      try await self.transferAll(
+      unsafe try await self.transferAll(
         read: false, UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count]),
         at: offset, retaining: buffer, on: loop, progress: &progress)
     }
@@ -129,7 +129,8 @@ extension File {
       }
       // SAFETY: `readAll` returned: the kernel is done with the buffer, and
       // it is this call's alone.
-      result.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<count]))
+      unsafe result.append(
+        contentsOf: UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<count]))
       position += UInt64(count)
       if count < buffer.capacity { return result }
     }
@@ -142,7 +143,7 @@ extension File {
       var progress = 0
       do throws(IOError) {
         try self.checkOffset(offset, for: read ? .read : .write)
-        try await self.transferAll(
+        unsafe try await self.transferAll(
           read: read, UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count]),
           at: offset, retaining: storage, on: loop, progress: &progress)
         return (progress, nil)
@@ -163,16 +164,16 @@ extension File {
     while progress < region.count {
       let fd = try liveDescriptor(for: opcode)
       let end = min(region.count, progress + File.maximumTransfer)
-      let rest = UnsafeMutableRawBufferPointer(rebasing: region[progress..<end])
+      let rest = unsafe UnsafeMutableRawBufferPointer(rebasing: region[progress..<end])
       let position = offset.map { $0 + UInt64(progress) }
-      try checkDirectIO(rest, offset: position, for: opcode)
+      unsafe try checkDirectIO(rest, offset: position, for: opcode)
       // SAFETY: `rest` lies in memory that `memory` owns; the in-flight slot
       // retains `memory` (and this file) until the final CQE.
       let operation: RingOperation =
-        read
+        unsafe read
         ? .read(fd: fd, buffer: rest, offset: position)
         : .write(fd: fd, buffer: UnsafeRawBufferPointer(rest), offset: position)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         operation, retaining: (memory, self), registration: read ? .lazy : .eager)
       let count = Int(try outcome.value(opcode, path: path))
       if count == 0 {

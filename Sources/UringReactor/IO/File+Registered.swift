@@ -38,13 +38,13 @@ public final class RegisteredFile: Sendable {
     async throws(IOError) -> Int
   {
     try await file.reactor.onLoop { loop throws(IOError) -> Int in
-      let region = UnsafeMutableRawBufferPointer(
+      let region = unsafe UnsafeMutableRawBufferPointer(
         rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
-      try self.file.checkTransfer(for: .read, at: offset, .region(region))
+      unsafe try self.file.checkTransfer(for: .read, at: offset, .region(region))
       try self.file.lendMemory(buffer, .write, for: .read)
       // SAFETY: the in-flight slot retains the buffer and this handle (its
       // table slot and file) until the final CQE.
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .read(fd: self.index, buffer: region, offset: offset), retaining: (buffer, self),
         registration: .lazy, flags: .fixedFile)
       buffer.endKernelAccess(.write)
@@ -63,11 +63,11 @@ public final class RegisteredFile: Sendable {
   {
     try await file.reactor.onLoop { loop throws(IOError) -> Int in
       let count = min(buffer.count, File.maximumTransfer)
-      let region = UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
-      try self.file.checkTransfer(for: .write, at: offset, .region(region))
+      let region = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer.unsafeRegion[..<count])
+      unsafe try self.file.checkTransfer(for: .write, at: offset, .region(region))
       try self.file.lendMemory(buffer, .read, for: .write)
       // SAFETY: as in `read(into:at:)`; the kernel only reads the buffer.
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .write(fd: self.index, buffer: UnsafeRawBufferPointer(region), offset: offset),
         retaining: (buffer, self), flags: .fixedFile)
       buffer.endKernelAccess(.read)

@@ -54,7 +54,7 @@ public final class RegisteredFileTable: Sendable {
         throw IOError(.reactorShutDown, operation: .nop, systemCall: "io_uring_register")
       }
       do throws(Errno) {
-        try loop.ring!.registerSparseFiles(count: capacity)
+        unsafe try loop.ring!.registerSparseFiles(count: capacity)
       } catch {
         throw tableError(error)
       }
@@ -84,7 +84,7 @@ public final class RegisteredFileTable: Sendable {
         let fd = try file.liveDescriptor(for: .nop)
         guard loop.ownsLoopState else { throw Self.tableError(.noSuchAddressOrDevice) }
         do throws(Errno) {
-          try loop.ring!.updateRegisteredFiles([fd], at: Int(slot))
+          unsafe try loop.ring!.updateRegisteredFiles([fd], at: Int(slot))
         } catch {
           throw Self.tableError(error)
         }
@@ -111,7 +111,7 @@ public final class RegisteredFileTable: Sendable {
       state.registered = false
     }
     await reactor.onLoop { loop throws(Never) in
-      if loop.ownsLoopState { try? loop.ring!.unregisterFiles() }
+      if loop.ownsLoopState { unsafe try? loop.ring!.unregisterFiles() }
     }
   }
 
@@ -124,7 +124,7 @@ public final class RegisteredFileTable: Sendable {
     reactor.runOnLoop { loop in
       // After termination (`loop` is nil) the ring and its table are gone.
       if let loop, self.state.withLock({ $0.registered }) {
-        try? loop.ring!.updateRegisteredFiles([-1], at: Int(slot))
+        unsafe try? loop.ring!.updateRegisteredFiles([-1], at: Int(slot))
       }
       self.state.withLock { state in
         state.free.append(slot)

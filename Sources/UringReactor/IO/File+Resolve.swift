@@ -34,7 +34,10 @@ extension FileDescriptor.OpenOptions {
 
 /// What an `IORING_OP_OPENAT2` lends the kernel: the path and the `open_how`,
 /// retained by the in-flight slot until the final CQE.
+@safe
 final class OpenHowRequest: @unchecked Sendable {
+  // @safe: it owns the path and the open_how it points to (freed in deinit); operations retain the
+  // request.
   let path: CStringBox
   // SAFETY: allocated and initialised in `init`, freed in `deinit` (after the
   // in-flight slot released this request); written only in `init`.
@@ -42,17 +45,17 @@ final class OpenHowRequest: @unchecked Sendable {
 
   init(path: FilePath, flags: CInt, mode: UInt32, resolve: UInt64) {
     self.path = CStringBox(path)
-    how = .allocate(capacity: 1)
+    unsafe how = .allocate(capacity: 1)
     var value = open_how()
     value.flags = UInt64(UInt32(bitPattern: flags))
     value.mode = UInt64(mode)
     value.resolve = resolve
-    how.initialize(to: value)
+    unsafe how.initialize(to: value)
   }
 
   deinit {
-    how.deinitialize(count: 1)
-    how.deallocate()
+    unsafe how.deinitialize(count: 1)
+    unsafe how.deallocate()
   }
 }
 
@@ -88,7 +91,7 @@ extension File {
       path: path, flags: flags, mode: UInt32(permissions?.rawValue ?? 0), resolve: resolve.rawValue)
     let fd = try await reactor.onLoop { loop throws(IOError) -> Int32 in
       let directoryFD = try directory?.liveDescriptor(for: .openat2) ?? AT_FDCWD
-      return try await loop.perform(
+      return unsafe try await loop.perform(
         .openat2(directory: directoryFD, path: request.path.pointer, how: request.how),
         retaining: (request, directory), createsDescriptor: true
       ).value(.openat2, path: path)

@@ -38,7 +38,7 @@ extension File {
   ) async throws(IOError) {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.liveDescriptor(for: .fallocate)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .fallocate(fd: fd, mode: mode.rawValue, offset: offset, length: length),
         retaining: (self, nil))
       _ = try outcome.value(.fallocate, path: self.path)
@@ -72,7 +72,7 @@ extension File {
     if useRing {
       try await reactor.onLoop { loop throws(IOError) in
         let fd = try self.liveDescriptor(for: .ftruncate)
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           .ftruncate(fd: fd, length: length), retaining: (self, nil))
         _ = try outcome.value(.ftruncate, path: self.path)
       }

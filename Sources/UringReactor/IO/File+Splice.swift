@@ -38,10 +38,10 @@ extension File {
     // SPLICE_F_MOVE is a hint; SPLICE_F_MORE tells a socket more data follows.
     let flags: UInt32 = 0x01 | (moreComing ? 0x04 : 0)
     return try await reactor.onLoop { loop throws(IOError) -> Int in
-      let input = try self.transferDescriptor(for: .splice, at: offset, .none)
-      let destination = try output.transferDescriptor(for: .splice, at: outputOffset, .none)
+      let input = unsafe try self.transferDescriptor(for: .splice, at: offset, .none)
+      let destination = unsafe try output.transferDescriptor(for: .splice, at: outputOffset, .none)
       // Both offsets are at most Int64.max (checked): -1 only for `nil`.
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .splice(
           input: input, inputOffset: offset.map { Int64($0) } ?? -1,
           output: destination, outputOffset: outputOffset.map { Int64($0) } ?? -1,

@@ -17,7 +17,7 @@ extension File {
     let request = StatxRequest(path: "")
     return try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.liveDescriptor(for: .statx)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .statx(
           directory: fd, path: request.path.pointer, flags: File.emptyPathFlag,
           mask: StatxRequest.mask, buffer: request.buffer),

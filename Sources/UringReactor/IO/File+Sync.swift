@@ -26,7 +26,7 @@ extension File {
   private func fsync(flags: UInt32) async throws(IOError) {
     try await reactor.onLoop { loop throws(IOError) in
       let fd = try self.liveDescriptor(for: .fsync)
-      let outcome = await loop.perform(.fsync(fd: fd, flags: flags), retaining: (self, nil))
+      let outcome = unsafe await loop.perform(.fsync(fd: fd, flags: flags), retaining: (self, nil))
       _ = try outcome.value(.fsync, path: self.path)
     }
   }

@@ -29,7 +29,9 @@ public enum VectoredIOError: Error, Sendable, Hashable, CustomStringConvertible 
 /// array that points into it. The in-flight slot retains it until the final
 /// CQE (rule 1, rule 2), because the kernel may read the iovecs (and it reads
 /// or writes the memory) at any time until then.
+@safe
 final class VectoredRequest: @unchecked Sendable {
+  // @safe: it owns its iovec array (freed in deinit) and retains every buffer the iovecs point into.
   let memory: any BackingMemory
   // SAFETY: allocated and initialised in `init`, freed in `deinit`. Written
   // only in `init`; afterwards only the kernel reads it. `deinit` runs only
@@ -42,19 +44,19 @@ final class VectoredRequest: @unchecked Sendable {
   init(memory: any BackingMemory, regions: [MemoryRegion]) {
     self.memory = memory
     self.count = regions.count
-    iovecs = .allocate(capacity: max(regions.count, 1))
-    let base = memory.unsafeRegion.baseAddress
+    unsafe iovecs = .allocate(capacity: max(regions.count, 1))
+    let base = unsafe memory.unsafeRegion.baseAddress
     for (index, region) in regions.enumerated() {
       // SAFETY: `region` lies within `memory.unsafeRegion` (validated), which
       // stays valid while `memory` (retained above) is alive.
-      (iovecs + index).initialize(
-        to: iovec(iov_base: base.map { $0 + region.offset }, iov_len: region.length))
+      unsafe (iovecs + index).initialize(
+        to: iovec(iov_base: base.map { unsafe $0 + region.offset }, iov_len: region.length))
     }
   }
 
   deinit {
-    iovecs.deinitialize(count: count)
-    iovecs.deallocate()
+    unsafe iovecs.deinitialize(count: count)
+    unsafe iovecs.deallocate()
   }
 }
 
@@ -124,7 +126,7 @@ extension File {
   ) async throws(VectoredIOError) -> Int {
     let isRead = opcode == .readv
     do {
-      try MemoryRegion.validate(
+      unsafe try MemoryRegion.validate(
         regions, memorySize: memory.unsafeRegion.count, forKernelWrites: isRead)
     } catch {
       throw .invalidRegions(error)
@@ -134,17 +136,17 @@ extension File {
     let access: KernelAccess = isRead ? .write : .read
     do {
       return try await reactor.onLoop { loop throws(IOError) -> Int in
-        let fd = try self.transferDescriptor(
+        let fd = unsafe try self.transferDescriptor(
           for: opcode, at: offset, .iovecs(request.iovecs, count: request.count))
         try self.lendMemory(memory, access, for: opcode)
         let count = UInt32(request.count)
         let operation: RingOperation =
-          isRead
+          unsafe isRead
           ? .readv(fd: fd, iovecs: request.iovecs, count: count, offset: offset)
           : .writev(fd: fd, iovecs: request.iovecs, count: count, offset: offset)
         // SAFETY: the in-flight slot retains `request` (the iovecs and the
         // memory they point into) and the file until the final CQE.
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           operation, retaining: (request, self), registration: isRead ? .lazy : .eager)
         memory.endKernelAccess(access)
         return Int(try outcome.value(opcode, path: self.path))

@@ -94,7 +94,7 @@ public final class File: Sendable {
     let permissionBits = UInt32(permissions?.rawValue ?? 0)
     let directoryFD = directory?.rawValue ?? AT_FDCWD
     let fd = try await reactor.onLoop { loop throws(IOError) in
-      try await loop.perform(
+      unsafe try await loop.perform(
         .openat(directory: directoryFD, path: cPath.pointer, flags: flags, mode: permissionBits),
         retaining: (cPath, nil), createsDescriptor: true
       ).value(.openat, path: path)
@@ -113,8 +113,8 @@ public final class File: Sendable {
     async throws(IOError) -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let operation = try self.lendForRead(buffer, at: offset)
-      let outcome = await loop.perform(
+      let operation = unsafe try self.lendForRead(buffer, at: offset)
+      let outcome = unsafe await loop.perform(
         operation, retaining: (buffer, self), registration: .lazy)
       return try self.endRead(buffer, outcome)
     }
@@ -128,11 +128,11 @@ public final class File: Sendable {
   func lendForRead(_ buffer: SharedBuffer, at offset: UInt64?) throws(IOError) -> RingOperation {
     // SAFETY: the kernel writes the buffer until the CQE; it is lent
     // (user access refused) and retained by the in-flight slot till then.
-    let region = UnsafeMutableRawBufferPointer(
+    let region = unsafe UnsafeMutableRawBufferPointer(
       rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
-    let fd = try transferDescriptor(for: .read, at: offset, .region(region))
+    let fd = unsafe try transferDescriptor(for: .read, at: offset, .region(region))
     try lendMemory(buffer, .write, for: .read)
-    return .read(fd: fd, buffer: region, offset: offset)
+    return unsafe .read(fd: fd, buffer: region, offset: offset)
   }
 
   /// Ends the buffer's loan and sets its count from the read's outcome.
@@ -151,11 +151,11 @@ public final class File: Sendable {
     -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let region = UnsafeMutableRawBufferPointer(
+      let region = unsafe UnsafeMutableRawBufferPointer(
         rebasing: buffer.unsafeRegion[..<min(buffer.count, File.maximumTransfer)])
-      let fd = try self.transferDescriptor(for: .write, at: offset, .region(region))
+      let fd = unsafe try self.transferDescriptor(for: .write, at: offset, .region(region))
       try self.lendMemory(buffer, .read, for: .write)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
         retaining: (buffer, self))
       buffer.endKernelAccess(.read)
@@ -205,7 +205,9 @@ public final class File: Sendable {
   }
 
   /// The memory a read or write hands the kernel, for ``checkTransfer(for:at:_:)``.
+  @unsafe
   enum TransferMemory {
+    // @unsafe: it borrows pointers into memory that the caller keeps alive.
     /// One region (`IORING_OP_READ`/`WRITE`, and their `_FIXED` forms).
     case region(UnsafeMutableRawBufferPointer)
     /// The `count` regions of an `iovec` array (`IORING_OP_READV`/`WRITEV`).
@@ -222,7 +224,7 @@ public final class File: Sendable {
     for operation: Opcode, at offset: UInt64?, _ memory: TransferMemory
   ) throws(IOError) -> CInt {
     let fd = try liveDescriptor(for: operation)
-    try checkTransfer(for: operation, at: offset, memory)
+    unsafe try checkTransfer(for: operation, at: offset, memory)
     return fd
   }
 
@@ -238,18 +240,18 @@ public final class File: Sendable {
   ) throws(IOError) {
     try checkOffset(offset, for: operation)
     guard directIO != nil else { return }
-    switch memory {
+    switch unsafe memory {
     case .region(let region):
-      try checkDirectIO(region, offset: offset, for: operation)
+      unsafe try checkDirectIO(region, offset: offset, for: operation)
     case .iovecs(let iovecs, let count):
       // The kernel wants each segment aligned; the offset is checked once.
-      try checkDirectIO(
+      unsafe try checkDirectIO(
         UnsafeMutableRawBufferPointer(start: nil, count: 0), offset: offset, for: operation)
       for index in 0..<count {
         // SAFETY: `iovecs` holds `count` initialised entries (the caller's
         // request keeps them alive); only their addresses and lengths are read.
-        let vector = iovecs[index]
-        try checkDirectIO(
+        let vector = unsafe iovecs[index]
+        unsafe try checkDirectIO(
           UnsafeMutableRawBufferPointer(start: vector.iov_base, count: vector.iov_len),
           offset: nil, for: operation)
       }

@@ -34,22 +34,26 @@ public final class FileChunk: Sendable {
   public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
     // SAFETY: the storage is owned by this chunk alone (no operation is in
     // flight on it) until the chunk's deinit; `count <= capacity`.
-    try body(UnsafeRawBufferPointer(rebasing: storage.region[..<count]).bytes)
+    unsafe try body(UnsafeRawBufferPointer(rebasing: storage.region[..<count]).bytes)
   }
 
   /// Reads the bytes through a pointer, valid only during `body`.
   public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R)
     throws(E) -> R
   {
-    try body(UnsafeRawBufferPointer(rebasing: storage.region[..<count]))
+    unsafe try body(UnsafeRawBufferPointer(rebasing: storage.region[..<count]))
   }
 
   /// A copy of the bytes.
   // SAFETY (this and `region`): as in `withBytes`: the chunk owns the storage.
-  public var bytes: [UInt8] { Array(UnsafeRawBufferPointer(rebasing: storage.region[..<count])) }
+  public var bytes: [UInt8] {
+    unsafe Array(UnsafeRawBufferPointer(rebasing: storage.region[..<count]))
+  }
 
   /// The memory the kernel writes from, for a zero-copy write.
-  var region: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage.region[..<count]) }
+  var region: UnsafeRawBufferPointer {
+    unsafe UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+  }
 }
 
 /// The buffers of one stream: released chunks come back here and are reused
@@ -84,7 +88,9 @@ final class ChunkBufferPool: Sendable {
 /// bytes an operation wrote, or that were copied in, are ever read: a chunk
 /// exposes `0..<count` of what its read returned). Freed when the last
 /// reference (a chunk's, a pool's, an in-flight slot's) is gone.
+@safe
 final class ChunkStorage: @unchecked Sendable {
+  // @safe: it owns its aligned allocation (freed in deinit); operations retain the storage.
   let capacity: Int
   // SAFETY: allocated in `init`, freed in `deinit`; its bytes are written by
   // the kernel (a read in flight) or by the writer copying in, and read by
@@ -93,17 +99,17 @@ final class ChunkStorage: @unchecked Sendable {
 
   init(capacity: Int) {
     var pointer: UnsafeMutableRawPointer?
-    let result = posix_memalign(&pointer, SharedBuffer.alignment, max(capacity, 1))
-    precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
-    base = pointer!
+    let result = unsafe posix_memalign(&pointer, SharedBuffer.alignment, max(capacity, 1))
+    unsafe precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
+    unsafe base = unsafe pointer!
     self.capacity = capacity
   }
 
   deinit {
-    free(base)
+    unsafe free(base)
   }
 
   var region: UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: base, count: capacity)
+    unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
   }
 }

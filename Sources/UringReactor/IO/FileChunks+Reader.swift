@@ -58,7 +58,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     self.isSequential = plan.isSequential
     self.readAhead = readAhead
     self.buffers = ChunkBufferPool(bufferSize: bufferSize, keep: readAhead + 1)
-    self.pending = ReadQueue(capacity: readAhead + 1)
+    unsafe self.pending = ReadQueue(capacity: readAhead + 1)
   }
 
   /// What ``poll(on:)`` found.
@@ -82,7 +82,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       // Wait for the head read. A cancelled consumer cancels every read: the
       // head's CQE (-ECANCELED or its data) then wakes it.
       await loop.suspend { continuation in
-        self.waiter = continuation
+        unsafe self.waiter = continuation
       } onCancel: { [self] in
         file.reactor.runOnLoop { _ in self.cancelReads(on: loop) }
       }
@@ -103,14 +103,14 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
         close(on: loop)
         throw failure
       }
-      if case .done(let result)? = pending.first?.state {
-        let head = pending.removeFirst()
+      if case .done(let result)? = unsafe pending.first?.state {
+        let head = unsafe pending.removeFirst()
         let chunk = try deliver(head, result, on: loop)
         // Keep `readAhead` reads going while the consumer works on it.
         if chunk != nil { issueReads(on: loop) }
         return .ready(chunk)
       }
-      if phase == .closing || (exhausted && pending.isEmpty) {
+      if unsafe phase == .closing || (exhausted && pending.isEmpty) {
         close(on: loop)
         return .ready(nil)
       }
@@ -119,7 +119,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
         continue
       }
       issueReads(on: loop)
-      guard pending.first?.userData != nil else { continue }
+      guard unsafe pending.first?.userData != nil else { continue }
       // Nothing else waits to run on the loop: submit the reads now and take
       // what completes within the submission (a cached read does), once per
       // call, rather than suspending until the loop's next iteration (as
@@ -127,8 +127,8 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       // keeps this job from holding the loop).
       if !submitted, loop.ownsLoopState, loop.mayCompleteInline {
         submitted = true
-        loop.inlineBudget -= 1
-        loop.ring!.submitAndFlushCompletions()
+        unsafe loop.inlineBudget -= 1
+        unsafe loop.ring!.submitAndFlushCompletions()
         loop.handleCompletions()
         continue
       }
@@ -166,19 +166,20 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
     if isSequential, read < head.length, let offset = head.offset,
       read % (file.directIO?.offset ?? 1) == 0
     {
-      pending.prepend(startRead(at: offset + UInt64(read), length: head.length - read, on: loop))
+      unsafe pending.prepend(
+        startRead(at: offset + UInt64(read), length: head.length - read, on: loop))
     }
     return FileChunk(offset: head.offset, count: read, storage: head.storage, pool: buffers)
   }
 
   /// Issues reads until `readAhead` are in flight or waiting.
   private func issueReads(on loop: EventLoop) {
-    while phase == .open, !exhausted, pending.count < readAhead {
+    while unsafe phase == .open, unsafe !exhausted, unsafe pending.count < readAhead {
       guard let (offset, length) = plan.nextRead() else {
-        exhausted = true
+        unsafe exhausted = true
         return
       }
-      pending.append(startRead(at: offset, length: length, on: loop))
+      unsafe pending.append(startRead(at: offset, length: length, on: loop))
     }
   }
 
@@ -197,11 +198,11 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   /// already (reason `.shutdown`, on this thread), so they end on their own.
   private func startRead(at offset: UInt64?, length: Int, on loop: EventLoop) -> Pending {
     let storage = buffers.take()
-    let region = UnsafeMutableRawBufferPointer(rebasing: storage.region[..<length])
+    let region = unsafe UnsafeMutableRawBufferPointer(rebasing: storage.region[..<length])
     do throws(IOError) {
       let fd = try file.liveDescriptor(for: .read)
       try file.checkOffset(offset, for: .read)
-      try file.checkDirectIO(region, offset: offset, for: .read)
+      unsafe try file.checkDirectIO(region, offset: offset, for: .read)
       if let deadline, deadline.hasPassed {
         // What the read's linked timeout would have said.
         throw IOError(.timedOut, operation: .read, path: file.path)
@@ -210,15 +211,15 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
       // until the read's final CQE; the storage is not handed to anyone
       // else until then (it is neither in a chunk nor in the idle pool).
       guard
-        let userData = loop.start(
+        let userData = unsafe loop.start(
           .read(fd: fd, buffer: region, offset: offset), handler: self,
           retaining: (storage, file), deadline: deadline)
       else { throw IOError(.reactorShutDown, operation: .read, path: file.path) }
-      inFlight += 1
+      unsafe inFlight += 1
       return Pending(
         offset: offset, length: length, storage: storage, state: .inFlight(userData: userData))
     } catch {
-      exhausted = true
+      unsafe exhausted = true
       return Pending(
         offset: offset, length: length, storage: storage, state: .done(.failure(error)))
     }
@@ -227,49 +228,52 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   /// Loop thread: a read's CQE (reads are single-shot: always final).
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal else { return }
-    inFlight -= 1
-    guard let index = pending.firstPosition(where: { $0.userData == completion.userData }) else {
+    unsafe inFlight -= 1
+    guard let index = unsafe pending.firstPosition(where: { $0.userData == completion.userData })
+    else {
       return
     }
-    if phase == .closing {
+    if unsafe phase == .closing {
       // Nobody will consume it: its buffer goes back now.
-      buffers.recycle(pending[index].storage)
-      pending.removeAll { $0.userData == completion.userData }
+      unsafe buffers.recycle(pending[index].storage)
+      unsafe pending.removeAll { $0.userData == completion.userData }
       finishIfDrained()
       return
     }
     let outcome = OperationOutcome(
       result: completion.result, flags: completion.flags, cancellation: cancellation)
     do throws(IOError) {
-      pending[index].state = .done(.success(try outcome.value(.read, path: file.path)))
+      unsafe pending[index].state = .done(.success(try outcome.value(.read, path: file.path)))
     } catch {
       // Cancelled reads say why: `.timedOut` (their linked timeout),
       // `.reactorShutDown`, or `.cancelled` (only ever after the consumer's
       // cancellation, which `next()` throws before any of them).
-      pending[index].state = .done(.failure(error))
+      unsafe pending[index].state = .done(.failure(error))
     }
-    if index == 0, let waiter {
-      self.waiter = nil
+    if index == 0, let waiter = unsafe waiter {
+      unsafe self.waiter = nil
       waiter.resume()
     }
   }
 
   /// No more reads; those in flight are cancelled.
   private func stopReading(on loop: EventLoop) {
-    exhausted = true
-    for position in 0..<pending.count {
-      if let userData = pending[position].userData { loop.requestCancel(userData, reason: .task) }
+    unsafe exhausted = true
+    for position in unsafe 0..<pending.count {
+      if let userData = unsafe pending[position].userData {
+        loop.requestCancel(userData, reason: .task)
+      }
     }
   }
 
   /// The consumer's task was cancelled: cancel every read in flight; the
   /// waiting consumer wakes with the head's CQE.
   func cancelReads(on loop: EventLoop) {
-    guard loop.ownsLoopState, phase == .open else { return }
+    guard loop.ownsLoopState, unsafe phase == .open else { return }
     if failure == nil { failure = IOError(.cancelled, operation: .read, path: file.path) }
     stopReading(on: loop)
-    if let waiter, pending.isEmpty {
-      self.waiter = nil
+    if let waiter = unsafe waiter, unsafe pending.isEmpty {
+      unsafe self.waiter = nil
       waiter.resume()
     }
   }
@@ -278,13 +282,13 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   /// from `runOnLoop`): cancel what is in flight, drop what is done, close
   /// an owned file after the last CQE.
   func close(on loop: EventLoop) {
-    guard phase == .open else { return }
-    phase = .closing
+    guard unsafe phase == .open else { return }
+    unsafe phase = .closing
     if loop.ownsLoopState { stopReading(on: loop) }
-    for position in 0..<pending.count where pending[position].userData == nil {
-      buffers.recycle(pending[position].storage)
+    for position in unsafe 0..<pending.count where unsafe pending[position].userData == nil {
+      unsafe buffers.recycle(pending[position].storage)
     }
-    pending.removeAll { $0.userData == nil }
+    unsafe pending.removeAll { $0.userData == nil }
     finishIfDrained()
   }
 
@@ -292,7 +296,7 @@ final class ChunkReader: CompletionHandler, @unchecked Sendable {
   var idleBufferCount: Int { buffers.idleCount }
 
   private func finishIfDrained() {
-    guard phase == .closing, inFlight == 0, ownsFile else { return }
+    guard unsafe phase == .closing, unsafe inFlight == 0, ownsFile else { return }
     _ = file.closeOnLoop(file.reactor.loop)
   }
 }

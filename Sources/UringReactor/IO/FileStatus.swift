@@ -133,7 +133,9 @@ public struct DeviceNumber: Sendable, Hashable {
 /// `struct statx`, whose layout is fixed ABI; SwiftGlibc does not import the
 /// type, so fields are read at their documented offsets). Retained by the
 /// in-flight slot until the final CQE, with the path the kernel reads.
+@safe
 final class StatxRequest: @unchecked Sendable {
+  // @safe: it owns its path copy and statx buffer (freed in deinit); operations retain the request.
   /// `STATX_BASIC_STATS | STATX_BTIME | STATX_DIOALIGN`.
   static let mask: UInt32 = 0x7FF | 0x800 | 0x2000
   static let size = 256
@@ -146,17 +148,17 @@ final class StatxRequest: @unchecked Sendable {
   let path: CStringBox
 
   init(path: FilePath) {
-    buffer = .allocate(byteCount: Self.size, alignment: 16)
-    buffer.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)
+    unsafe buffer = .allocate(byteCount: Self.size, alignment: 16)
+    unsafe buffer.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)
     self.path = CStringBox(path)
   }
 
   deinit {
-    buffer.deallocate()
+    unsafe buffer.deallocate()
   }
 
   private func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
-    buffer.loadUnaligned(fromByteOffset: offset, as: T.self)
+    unsafe buffer.loadUnaligned(fromByteOffset: offset, as: T.self)
   }
 
   private func timestamp(_ offset: Int) -> FileTimestamp {

@@ -46,7 +46,9 @@ extension FileSystem {
       result = try await offload.run { () -> Result<FilePath, IOError> in
         defer { if base != AT_FDCWD { Glibc.close(base) } }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = path.withCString { readlinkat(base, $0, &buffer, buffer.count - 1) }
+        let count = unsafe path.withCString {
+          unsafe readlinkat(base, $0, &buffer, buffer.count - 1)
+        }
         guard count >= 0 else {
           return .failure(
             IOError(

@@ -50,8 +50,8 @@ public struct FileSystem: Sendable {
     let path = try path.filePath(for: .mkdirat)
     let request = PathRequest(path, directory: directory)
     let mode = UInt32(permissions.rawValue)
-    _ = try await perform(.mkdirat, path: path, request) { request, directory in
-      .mkdirat(directory: directory, path: request.first.pointer, mode: mode)
+    _ = unsafe try await perform(.mkdirat, path: path, request) { request, directory in
+      unsafe .mkdirat(directory: directory, path: request.first.pointer, mode: mode)
     }
   }
 
@@ -110,8 +110,8 @@ public struct FileSystem: Sendable {
     let destination = try destination.filePath(for: .renameat)
     let request = PathRequest(source, destination, directory: directory)
     let flags = options.rawValue
-    _ = try await perform(.renameat, path: source, request) { request, directory in
-      .renameat(
+    _ = unsafe try await perform(.renameat, path: source, request) { request, directory in
+      unsafe .renameat(
         oldDirectory: directory, oldPath: request.first.pointer, newDirectory: directory,
         newPath: request.second!.pointer, flags: flags)
     }
@@ -125,8 +125,8 @@ public struct FileSystem: Sendable {
     let link = try link.filePath(for: .linkat)
     let existing = try existing.filePath(for: .linkat)
     let request = PathRequest(existing, link, directory: directory)
-    _ = try await perform(.linkat, path: link, request) { request, directory in
-      .linkat(
+    _ = unsafe try await perform(.linkat, path: link, request) { request, directory in
+      unsafe .linkat(
         oldDirectory: directory, oldPath: request.first.pointer, newDirectory: directory,
         newPath: request.second!.pointer, flags: 0)
     }
@@ -141,8 +141,9 @@ public struct FileSystem: Sendable {
     let link = try link.filePath(for: .symlinkat)
     let target = try target.filePath(for: .symlinkat)
     let request = PathRequest(target, link, directory: directory)
-    _ = try await perform(.symlinkat, path: link, request) { request, directory in
-      .symlinkat(target: request.first.pointer, directory: directory, path: request.second!.pointer)
+    _ = unsafe try await perform(.symlinkat, path: link, request) { request, directory in
+      unsafe .symlinkat(
+        target: request.first.pointer, directory: directory, path: request.second!.pointer)
     }
   }
 
@@ -160,7 +161,7 @@ public struct FileSystem: Sendable {
     let flags: CInt = followSymbolicLinks ? 0 : FileSystem.noFollowFlag
     return try await reactor.onLoop { loop throws(IOError) -> FileStatus in
       let directoryFD = try directory?.liveDescriptor(for: .statx) ?? AT_FDCWD
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .statx(
           directory: directoryFD, path: request.path.pointer, flags: flags,
           mask: StatxRequest.mask, buffer: request.buffer),
@@ -196,8 +197,8 @@ public struct FileSystem: Sendable {
     async throws(IOError)
   {
     let request = PathRequest(path, directory: directory)
-    _ = try await perform(.unlinkat, path: path, request) { request, directory in
-      .unlinkat(directory: directory, path: request.first.pointer, flags: flags)
+    _ = unsafe try await perform(.unlinkat, path: path, request) { request, directory in
+      unsafe .unlinkat(directory: directory, path: request.first.pointer, flags: flags)
     }
   }
 
@@ -211,7 +212,7 @@ public struct FileSystem: Sendable {
       let directoryFD = try request.directory?.liveDescriptor(for: opcode) ?? AT_FDCWD
       // SAFETY: the in-flight slot retains `request` (the C strings) and, through
       // it, the directory's File (its descriptor) until the final CQE.
-      let outcome = await loop.perform(make(request, directoryFD), retaining: (request, nil))
+      let outcome = unsafe await loop.perform(make(request, directoryFD), retaining: (request, nil))
       return try outcome.value(opcode, path: path)
     }
   }

@@ -43,7 +43,9 @@ import Uring
 /// - Thread-safety: `Sendable`; write from one task at a time. Its state is
 ///   touched only on the reactor's loop thread.
 public final class FileWriter: CompletionHandler, @unchecked Sendable {
+  @safe
   private struct Write {
+    // @safe: `region` lies inside `holder`, which it keeps alive.
     /// What keeps the memory alive (a chunk, or a pooled buffer).
     var holder: AnyObject
     var region: UnsafeRawBufferPointer
@@ -80,7 +82,7 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   /// until the write's CQE, then released (its buffer goes back to its
   /// stream). Returns once the write is submitted.
   nonisolated(nonsending) public func write(_ chunk: FileChunk) async throws(IOError) {
-    try await enqueue(holder: chunk, region: chunk.region)
+    unsafe try await enqueue(holder: chunk, region: chunk.region)
   }
 
   /// Copies `bytes` into page-aligned buffers of the writer (of
@@ -95,9 +97,10 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
       let piece = rest.prefix(storage.capacity)
       // SAFETY: a buffer from the pool is referenced by nothing else.
       let count = piece.count
-      UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count]).copyBytes(from: piece)
+      unsafe UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count]).copyBytes(
+        from: piece)
       rest = rest.dropFirst(count)
-      try await enqueue(
+      unsafe try await enqueue(
         holder: storage, region: UnsafeRawBufferPointer(rebasing: storage.region[..<count]))
     }
   }
@@ -118,16 +121,16 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
   }
 
   private func enqueue(holder: AnyObject, region: UnsafeRawBufferPointer) async throws(IOError) {
-    guard !region.isEmpty else { return }
-    let box = SameThread((holder, region))
+    guard unsafe !region.isEmpty else { return }
+    let box = unsafe SameThread((holder, region))
     try await file.reactor.onLoop { loop throws(IOError) in
       while self.failure == nil, self.inFlight.count >= self.maxInFlight {
         try await self.wait(on: loop)
       }
       if let failure = self.failure { throw failure }
       let offset = self.nextOffset
-      self.nextOffset = offset.map { $0 + UInt64(box.value.1.count) }
-      self.submit(Write(holder: box.value.0, region: box.value.1, offset: offset), on: loop)
+      self.nextOffset = offset.map { unsafe $0 + UInt64(box.value.1.count) }
+      unsafe self.submit(Write(holder: box.value.0, region: box.value.1, offset: offset), on: loop)
       if let failure = self.failure { throw failure }
     }
   }
@@ -149,15 +152,15 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
     do throws(IOError) {
       let fd = try file.liveDescriptor(for: .write)
       try file.checkOffset(write.offset, for: .write)
-      try file.checkDirectIO(
+      unsafe try file.checkDirectIO(
         UnsafeMutableRawBufferPointer(mutating: write.region), offset: write.offset, for: .write)
       // SAFETY: the in-flight slot retains the memory's holder and the file
       // until the write's final CQE; the writer gives the holder to no one.
-      let operation = RingOperation.write(fd: fd, buffer: write.region, offset: write.offset)
+      let operation = unsafe RingOperation.write(fd: fd, buffer: write.region, offset: write.offset)
       if let deadline, deadline.hasPassed {
         throw IOError(.timedOut, operation: .write, path: file.path)
       }
-      let started = loop.start(
+      let started = unsafe loop.start(
         operation, handler: self, retaining: (write.holder, file), deadline: deadline)
       guard let userData = started else {
         throw IOError(.reactorShutDown, operation: .write, path: file.path)
@@ -176,12 +179,12 @@ public final class FileWriter: CompletionHandler, @unchecked Sendable {
     do throws(IOError) {
       let count = Int(try outcome.value(.write, path: file.path))
       written += UInt64(count)
-      if count < write.region.count, failure == nil {
+      if unsafe count < write.region.count, failure == nil {
         guard count > 0 else {
           throw IOError(.system(.ioError), operation: .write, path: file.path)
         }
         // A short write: write the rest, right where it belongs.
-        submit(
+        unsafe submit(
           Write(
             holder: write.holder,
             region: UnsafeRawBufferPointer(rebasing: write.region[count...]),

@@ -12,7 +12,7 @@ extension Reactor {
   ) async throws(E) -> T {
     if loop.ownsLoopState {
       let isolation = #isolation
-      if isolation == nil || loop.runningWithTaskExecutor {
+      if unsafe isolation == nil || loop.runningWithTaskExecutor {
         return try await body(loop)
       }
       return try await preferringLoop(body)

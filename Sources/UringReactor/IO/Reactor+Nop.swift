@@ -10,7 +10,7 @@ extension Reactor {
   /// from anywhere; cheapest on the reactor's own thread.
   nonisolated(nonsending) public func nop() async throws(IOError) {
     _ = try await onLoop { loop throws(IOError) in
-      try await loop.perform(.nop, cancellable: false).value(.nop)
+      unsafe try await loop.perform(.nop, cancellable: false).value(.nop)
     }
   }
 
@@ -21,7 +21,7 @@ extension Reactor {
   nonisolated(nonsending) public func nop(deadline: ContinuousClock.Instant) async throws(IOError) {
     let limit = OperationDeadline(deadline)
     _ = try await onLoop { loop throws(IOError) in
-      try await loop.perform(.nop, cancellable: false, deadline: limit).value(.nop)
+      unsafe try await loop.perform(.nop, cancellable: false, deadline: limit).value(.nop)
     }
   }
 }

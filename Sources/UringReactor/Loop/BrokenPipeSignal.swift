@@ -18,7 +18,7 @@ enum BrokenPipeSignal {
   static func blockOnLoopThread() -> sigset_t {
     var blocked = pipeSignalSet()
     var previous = sigset_t()
-    pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+    unsafe pthread_sigmask(SIG_BLOCK, &blocked, &previous)
     return previous
   }
 
@@ -30,19 +30,19 @@ enum BrokenPipeSignal {
     var previous = previous
     var signals = pipeSignalSet()
     var pending = sigset_t()
-    if sigismember(&previous, SIGPIPE) == 0, sigpending(&pending) == 0,
-      sigismember(&pending, SIGPIPE) == 1
+    if unsafe sigismember(&previous, SIGPIPE) == 0, unsafe sigpending(&pending) == 0,
+      unsafe sigismember(&pending, SIGPIPE) == 1
     {
       var noWait = timespec(tv_sec: 0, tv_nsec: 0)
-      _ = sigtimedwait(&signals, nil, &noWait)
+      _ = unsafe sigtimedwait(&signals, nil, &noWait)
     }
-    pthread_sigmask(SIG_SETMASK, &previous, nil)
+    unsafe pthread_sigmask(SIG_SETMASK, &previous, nil)
   }
 
   private static func pipeSignalSet() -> sigset_t {
     var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGPIPE)
+    unsafe sigemptyset(&set)
+    unsafe sigaddset(&set, SIGPIPE)
     return set
   }
 }

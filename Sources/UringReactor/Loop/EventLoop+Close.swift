@@ -12,12 +12,12 @@ extension EventLoop {
       let result = Glibc.close(fd) == 0 ? 0 : -errno
       return OperationOutcome(result: result, flags: 0, cancellation: nil)
     }
-    let userData = table.insert(
+    let userData = unsafe table.insert(
       InFlight(
         opcode: .close, waiter: .none, retained: (nil, nil), createsDescriptor: false,
         armed: false, cancellation: nil, linkedTimeout: false))
     // Never cancelled: no cancellation handler, no linked timeout.
-    let submission = Submission(operation: .close(fd: fd), flags: [], limit: nil)
+    let submission = unsafe Submission(operation: .close(fd: fd), flags: [], limit: nil)
     return await withLoopContinuation { continuation in
       arm(userData, submission, .task(continuation))
     }
@@ -29,7 +29,7 @@ extension EventLoop {
   /// when the loop no longer runs or this is not its thread.
   func closeAfterPrepared(_ fd: CInt) {
     if ownsLoopState, lifecycle == .running {
-      submitInternal(.close(fd: fd))
+      unsafe submitInternal(.close(fd: fd))
     } else {
       Glibc.close(fd)
     }

@@ -14,7 +14,7 @@ extension EventLoop {
   func execute(_ body: @escaping @Sendable (EventLoop?) -> Void) {
     let closure = LoopClosure(body: body)
     if ownsLoopState {
-      readyClosures.append(closure)
+      unsafe readyClosures.append(closure)
       return
     }
     if case .closed = remote.push({ $0.closures.append(closure) }) {
@@ -28,12 +28,12 @@ extension EventLoop {
 
   /// Runs the closures that were ready when the iteration began.
   func runClosures() {
-    swap(&readyClosures, &runningClosures)
-    for closure in runningClosures {
+    unsafe swap(&readyClosures, &runningClosures)
+    for closure in unsafe runningClosures {
       // A closure queued before the loop began closing still sees it.
       closure.body(ownsLoopState ? self : nil)
     }
-    statistics.jobsRun += runningClosures.count
-    runningClosures.removeAll(keepingCapacity: true)
+    unsafe statistics.jobsRun += runningClosures.count
+    unsafe runningClosures.removeAll(keepingCapacity: true)
   }
 }

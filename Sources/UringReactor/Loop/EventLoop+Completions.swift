@@ -12,16 +12,17 @@ extension EventLoop {
     }
     if completion.hasMore {
       // Multishot (or the first CQE of a zero-copy send): the slot stays.
-      let handler = table.withEntry(completion.userData) { entry -> (any CompletionHandler)? in
+      let handler = unsafe table.withEntry(completion.userData) {
+        entry -> (any CompletionHandler)? in
         if case .handler(let handler) = entry.waiter { return handler }
         return nil
       }
-      let reason = table.withEntry(completion.userData) { $0.cancellation } ?? nil
+      let reason = unsafe table.withEntry(completion.userData) { $0.cancellation } ?? nil
       handler??.complete(completion, isFinal: false, cancellation: reason)
       return
     }
     if let observer,
-      let opcode = table.withEntry(
+      let opcode = unsafe table.withEntry(
         completion.userData,
         { entry -> Opcode? in
           if case .wakeup = entry.waiter { return nil }
@@ -30,7 +31,7 @@ extension EventLoop {
     {
       observer.completing(completion, opcode: opcode)
     }
-    let parked = table.withEntry(completion.userData) { entry -> Bool in
+    let parked = unsafe table.withEntry(completion.userData) { entry -> Bool in
       guard case .registering = entry.waiter else { return false }
       // No waiter yet (submitted inline, or its task is registering a
       // cancellation handler): the task takes the outcome, and frees the
@@ -43,7 +44,7 @@ extension EventLoop {
       return true
     }
     if parked == true { return }
-    guard let entry = table.remove(completion.userData) else {
+    guard let entry = unsafe table.remove(completion.userData) else {
       preconditionFailure("completion for unknown user_data \(completion.userData)")
     }
     switch entry.waiter {
@@ -70,7 +71,7 @@ extension EventLoop {
       cancellation: entry.cancellation(of: completion))
     if entry.createsDescriptor, entry.cancellation != nil, completion.result >= 0 {
       // Rule 4: the caller gave up; the descriptor must not leak.
-      submitInternal(.close(fd: completion.result))
+      unsafe submitInternal(.close(fd: completion.result))
       outcome.result = -ECANCELED
     }
     return outcome
@@ -78,14 +79,14 @@ extension EventLoop {
 
   /// Arms the eventfd read that lets other threads wake the loop.
   func armWakeup() {
-    let userData = table.insert(
+    let userData = unsafe table.insert(
       InFlight(
         opcode: .read, waiter: .wakeup, retained: (nil, nil),
         createsDescriptor: false, armed: true, cancellation: nil))
     // SAFETY: `wakeupBuffer` lives until the loop's `deinit`, which runs only
     // after `finish()` has reaped this read's final CQE.
-    let buffer = UnsafeMutableRawBufferPointer(start: wakeupBuffer, count: 8)
-    ring!.prepare(.read(fd: remote.eventFD, buffer: buffer, offset: nil), userData: userData)
+    let buffer = unsafe UnsafeMutableRawBufferPointer(start: wakeupBuffer, count: 8)
+    unsafe ring!.prepare(.read(fd: remote.eventFD, buffer: buffer, offset: nil), userData: userData)
     wakeupArmed = true
   }
 }

@@ -20,7 +20,7 @@
 nonisolated(nonsending) func withLoopContinuation<T: Sendable>(
   _ body: (LoopContinuation<T>) -> Void
 ) async -> T {
-  await _unsafeInheritExecutor_withUnsafeContinuation { body(LoopContinuation($0)) }
+  unsafe await _unsafeInheritExecutor_withUnsafeContinuation { unsafe body(LoopContinuation($0)) }
 }
 
 /// The continuation of a task that waits in a loop's code (an operation's
@@ -28,23 +28,26 @@ nonisolated(nonsending) func withLoopContinuation<T: Sendable>(
 /// thread keeps a group's task on this reactor (``EventLoop/resumingWaiters``),
 /// because the task goes on inside this loop's code, which touches the ring and
 /// the in-flight table of this loop only. Everywhere else, a plain resume.
+@safe
 struct LoopContinuation<T: Sendable>: Sendable {
+  // @safe: the wrapped continuation is resumed exactly once, by the loop that armed it.
   let base: UnsafeContinuation<T, Never>
 
   @inline(__always)
   init(_ base: UnsafeContinuation<T, Never>) {
-    self.base = base
+    unsafe self.base = unsafe base
   }
 
   @inline(__always)
   func resume(returning value: T) {
-    guard let loop = LoopThreadMarker.current, loop.ownsLoopState, !loop.resumingWaiters else {
-      base.resume(returning: value)
+    guard let loop = LoopThreadMarker.current, loop.ownsLoopState, unsafe !loop.resumingWaiters
+    else {
+      unsafe base.resume(returning: value)
       return
     }
-    loop.resumingWaiters = true
-    base.resume(returning: value)
-    loop.resumingWaiters = false
+    unsafe loop.resumingWaiters = true
+    unsafe base.resume(returning: value)
+    unsafe loop.resumingWaiters = false
   }
 }
 

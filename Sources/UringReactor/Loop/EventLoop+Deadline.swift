@@ -15,17 +15,17 @@ extension EventLoop {
     _ operation: RingOperation, userData: UInt64, flags: SubmissionFlags = [], deadline: Int64
   ) {
     let entries = setup.submissionQueueEntries
-    while entries - (ring?.pendingSubmissions ?? 0) < 2 { ring!.submit() }
+    while unsafe entries - (ring?.pendingSubmissions ?? 0) < 2 { unsafe ring!.submit() }
     let spec = TimeoutSpec(nanoseconds: deadline)
-    let timeoutUserData = table.insert(
+    let timeoutUserData = unsafe table.insert(
       InFlight(
         opcode: .linkTimeout, waiter: .none, retained: (spec, nil),
         createsDescriptor: false, armed: true, cancellation: nil))
-    ring!.prepare(operation, userData: userData, flags: flags.union(.link))
-    ring!.prepare(
+    unsafe ring!.prepare(operation, userData: userData, flags: flags.union(.link))
+    unsafe ring!.prepare(
       .linkTimeout(timespec: spec.pointer, flags: TimerClock.continuous.timeoutFlags),
       userData: timeoutUserData)
-    statistics.linkedTimeouts += 1
+    unsafe statistics.linkedTimeouts += 1
     observer?.prepared(timeoutUserData, opcode: .linkTimeout)
   }
 }

@@ -10,7 +10,7 @@ extension EventLoop {
   /// completion without suspending: nothing else is waiting to run, so
   /// batching its SQE with later ones would gain nothing.
   var mayCompleteInline: Bool {
-    inlineBudget > 0 && ready.isEmpty && runQueue.count == 0 && !resumingWaiters
+    unsafe inlineBudget > 0 && ready.isEmpty && runQueue.count == 0 && !resumingWaiters
       && !remote.hasPending
       && outbox.isEmpty && !timers.needsReconcile
   }
@@ -26,19 +26,19 @@ extension EventLoop {
   /// Loop thread only, from a running job (rule 5). Rule 1 and rule 2 hold
   /// as for any operation: the slot retains the memory until the final CQE.
   func completeInline(_ userData: UInt64, _ submission: Submission) -> OperationOutcome? {
-    inlineBudget -= 1
+    unsafe inlineBudget -= 1
     // A fresh slot has no cancellation yet (no handler could have asked for
     // one), so `arm` prepares the SQE.
     arm(userData, submission, .registering)
-    ring!.submitAndFlushCompletions()
+    unsafe ring!.submitAndFlushCompletions()
     handleCompletions()
-    let finished = table.withEntry(userData) { entry -> OperationOutcome? in
+    let finished = unsafe table.withEntry(userData) { entry -> OperationOutcome? in
       if case .finished(let outcome) = entry.waiter { return outcome }
       return nil
     }
     guard let outcome = finished ?? nil else { return nil }
-    statistics.inlineCompletions += 1
-    _ = table.remove(userData)
+    unsafe statistics.inlineCompletions += 1
+    _ = unsafe table.remove(userData)
     return outcome
   }
 }

@@ -40,7 +40,7 @@ extension EventLoop {
     flags: SubmissionFlags = [],
     deadline: OperationDeadline? = nil
   ) async -> OperationOutcome {
-    let start = prepare(
+    let start = unsafe prepare(
       operation, retaining: retained, createsDescriptor: createsDescriptor,
       cancellable: cancellable, registration: registration, flags: flags, deadline: deadline)
     switch start {
@@ -49,7 +49,7 @@ extension EventLoop {
     case .inFlight(let userData) where cancellable:
       // Submitted inline and still in flight: register, then wait for the
       // same slot.
-      statistics.lateRegistrations += 1
+      unsafe statistics.lateRegistrations += 1
       return await awaitRegistered(userData, armed: nil)
     case .inFlight(let userData):
       return await waitUncancellable(userData, nil)
@@ -105,12 +105,12 @@ extension EventLoop {
       }
       limit = effective.nanoseconds
     }
-    let userData = table.insert(
+    let userData = unsafe table.insert(
       InFlight(
         opcode: operation.opcode, waiter: .none, retained: retained,
         createsDescriptor: createsDescriptor, armed: false, cancellation: nil,
         linkedTimeout: limit != nil))
-    let submission = Submission(operation: operation, flags: flags, limit: limit)
+    let submission = unsafe Submission(operation: operation, flags: flags, limit: limit)
     if !cancellable || registration == .lazy, mayCompleteInline {
       if let outcome = completeInline(userData, submission) { return .done(outcome) }
       return .inFlight(userData)
@@ -196,7 +196,7 @@ extension EventLoop {
       return
     }
     precondition(ownsLoopState, "a registering operation resumed off its reactor's loop thread")
-    let finished = table.withEntry(userData) { entry -> OperationOutcome? in
+    let finished = unsafe table.withEntry(userData) { entry -> OperationOutcome? in
       if case .finished(let outcome) = entry.waiter { return outcome }
       entry.waiter = .task(continuation)
       return nil
@@ -206,7 +206,7 @@ extension EventLoop {
     }
     if let outcome = finished {
       // Its final CQE came: the slot goes now, its references after the resume.
-      let entry = table.remove(userData)
+      let entry = unsafe table.remove(userData)
       continuation.resume(returning: outcome)
       _ = entry
     }
@@ -217,14 +217,14 @@ extension EventLoop {
   func arm(_ userData: UInt64, _ submission: Submission, _ waiter: Waiter) {
     // Rule 5: only the loop thread touches the SQ.
     precondition(ownsLoopState, "an operation was armed off its reactor's loop thread")
-    let earlyCancellation = table.withEntry(userData) { entry -> CancellationReason? in
+    let earlyCancellation = unsafe table.withEntry(userData) { entry -> CancellationReason? in
       entry.waiter = waiter
       if let reason = entry.cancellation { return reason }
       entry.armed = true
       return nil
     }
     if let reason = earlyCancellation ?? nil {
-      let entry = table.remove(userData)
+      let entry = unsafe table.remove(userData)
       let outcome = OperationOutcome(result: -ECANCELED, flags: 0, cancellation: reason)
       switch waiter {
       case .task(let continuation), .unregisteredTask(let continuation):
@@ -235,14 +235,14 @@ extension EventLoop {
       _ = entry
       return
     }
-    if case .unregisteredTask = waiter { unregistered.append(userData) }
-    let operation = submission.operation
+    if case .unregisteredTask = waiter { unsafe unregistered.append(userData) }
+    let operation = unsafe submission.operation
     if let limit = submission.limit {
-      prepareLinked(operation, userData: userData, flags: submission.flags, deadline: limit)
+      unsafe prepareLinked(operation, userData: userData, flags: submission.flags, deadline: limit)
     } else {
-      ring!.prepare(operation, userData: userData, flags: submission.flags)
+      unsafe ring!.prepare(operation, userData: userData, flags: submission.flags)
     }
-    observer?.prepared(userData, opcode: operation.opcode)
+    unsafe observer?.prepared(userData, opcode: operation.opcode)
   }
 
   /// Called once the submissions of this iteration have returned and their
@@ -252,22 +252,22 @@ extension EventLoop {
   func promptRegistrations() {
     // Like a completion, the resumption keeps a group's task on this reactor
     // (`ReactorGroup.enqueue`): it must wait again on this loop.
-    resumingWaiters = true
-    defer { resumingWaiters = false }
-    for userData in unregistered {
-      let waiting = table.withEntry(userData) {
+    unsafe resumingWaiters = true
+    defer { unsafe resumingWaiters = false }
+    for userData in unsafe unregistered {
+      let waiting = unsafe table.withEntry(userData) {
         entry -> LoopContinuation<OperationOutcome>? in
         guard case .unregisteredTask(let continuation) = entry.waiter else { return nil }
         entry.waiter = .registering
         return continuation
       }
       if let continuation = waiting ?? nil {
-        statistics.lateRegistrations += 1
+        unsafe statistics.lateRegistrations += 1
         continuation.resume(
           returning: OperationOutcome(result: 0, flags: 0, cancellation: nil, mustRegister: true))
       }
     }
-    unregistered.removeAll(keepingCapacity: true)
+    unsafe unregistered.removeAll(keepingCapacity: true)
   }
 
   /// Starts an operation whose completions go to `handler` (multishot ops,
@@ -285,17 +285,18 @@ extension EventLoop {
     deadline: OperationDeadline? = nil
   ) -> UInt64? {
     guard lifecycle == .running, ownsLoopState else { return nil }
-    let userData = table.insert(
+    let userData = unsafe table.insert(
       InFlight(
         opcode: operation.opcode, waiter: .handler(handler), retained: retained,
         createsDescriptor: false, armed: true, cancellation: nil,
         linkedTimeout: deadline != nil))
     if let deadline {
-      prepareLinked(operation, userData: userData, flags: flags, deadline: deadline.nanoseconds)
+      unsafe prepareLinked(
+        operation, userData: userData, flags: flags, deadline: deadline.nanoseconds)
     } else {
-      ring!.prepare(operation, userData: userData, flags: flags)
+      unsafe ring!.prepare(operation, userData: userData, flags: flags)
     }
-    observer?.prepared(userData, opcode: operation.opcode)
+    unsafe observer?.prepared(userData, opcode: operation.opcode)
     return userData
   }
 
@@ -305,12 +306,12 @@ extension EventLoop {
   func submitInternal(
     _ operation: RingOperation, retaining retained: (AnyObject?, AnyObject?) = (nil, nil)
   ) {
-    let userData = table.insert(
+    let userData = unsafe table.insert(
       InFlight(
         opcode: operation.opcode, waiter: .none, retained: retained,
         createsDescriptor: false, armed: true, cancellation: nil))
-    ring!.prepare(operation, userData: userData)
-    observer?.prepared(userData, opcode: operation.opcode)
+    unsafe ring!.prepare(operation, userData: userData)
+    unsafe observer?.prepared(userData, opcode: operation.opcode)
   }
 
   /// Asks the loop to cancel the operation `userData`. Any thread (rule 5: only
@@ -327,7 +328,7 @@ extension EventLoop {
   /// Marks the operation cancelled and, if its SQE was prepared, submits
   /// `IORING_OP_ASYNC_CANCEL` for it. Its slot stays until its own CQE.
   func cancelOnLoop(_ userData: UInt64, reason: CancellationReason) {
-    let mustCancel = table.withEntry(userData) { entry -> Bool in
+    let mustCancel = unsafe table.withEntry(userData) { entry -> Bool in
       guard entry.cancellation == nil else { return false }
       // Completed already: its task takes the result when it waits again.
       if case .finished = entry.waiter { return false }
@@ -335,13 +336,16 @@ extension EventLoop {
       return entry.armed
     }
     if mustCancel == true {
-      submitInternal(.cancel(userData: userData, flags: 0))
+      unsafe submitInternal(.cancel(userData: userData, flags: 0))
     }
   }
 }
 
 /// What `arm` prepares: an operation, its SQE flags and its linked deadline.
+@safe
 struct Submission {
+  // @safe: its operation's pointers stay valid while the in-flight slot it
+  // was prepared for retains their owners (rule 1).
   let operation: RingOperation
   let flags: SubmissionFlags
   /// `IORING_OP_LINK_TIMEOUT` at these nanoseconds of `CLOCK_BOOTTIME`.

@@ -15,12 +15,12 @@ extension EventLoop {
   /// end of this iteration (``flushOutbox()``): one lock and at most one wake-up
   /// per target loop, however many jobs go there.
   func send(_ entry: ReadyJob, to target: EventLoop) {
-    statistics.jobsSent += 1
-    for index in outbox.indices where outbox[index].target === target {
-      outbox[index].jobs.append(entry)
+    unsafe statistics.jobsSent += 1
+    for index in unsafe outbox.indices where unsafe outbox[index].target === target {
+      unsafe outbox[index].jobs.append(entry)
       return
     }
-    outbox.append(OutboundJobs(target: target, jobs: [entry]))
+    unsafe outbox.append(OutboundJobs(target: target, jobs: [entry]))
   }
 
   /// Loop thread, before submitting: hands each batch to its target's inbox
@@ -30,9 +30,9 @@ extension EventLoop {
   /// has no `MSG_RING`.
   func flushOutbox() {
     // Nothing below adds to the outbox; the batches' capacity is kept.
-    defer { outbox.removeAll(keepingCapacity: true) }
-    for batch in outbox {
-      statistics.batchesSent += 1
+    defer { unsafe outbox.removeAll(keepingCapacity: true) }
+    for batch in unsafe outbox {
+      unsafe statistics.batchesSent += 1
       let target = batch.target
       switch target.remote.pushDeferringWake({ $0.jobs.append(contentsOf: batch.jobs) }) {
       case .queued:
@@ -48,14 +48,14 @@ extension EventLoop {
   /// Wakes `target`, whose inbox owes it a wake-up (`.mustWake`).
   private func wake(_ target: EventLoop) {
     if canMessageRings, lifecycle == .running,
-      start(
+      unsafe start(
         .messageRing(ringFD: target.ringFD, result: 0, userData: EventLoop.messageUserData),
         handler: RingMessageSent(target: target.remote)) != nil
     {
-      statistics.ringMessages += 1
+      unsafe statistics.ringMessages += 1
       return
     }
-    statistics.eventFDWakes += 1
+    unsafe statistics.eventFDWakes += 1
     target.remote.wake()
     target.remote.wakeDone()
   }

@@ -8,11 +8,12 @@ extension EventLoop {
     LoopThreadMarker.mark(self)
     armWakeup()
     while true {
-      statistics.iterations += 1
+      unsafe statistics.iterations += 1
       runReadyJobs()
       if remote.hasPending { takeRemote() }
-      if lifecycle == .draining, ready.isEmpty, readyClosures.isEmpty, runQueue.count == 0,
-        table.count == (wakeupArmed ? 1 : 0)
+      if lifecycle == .draining, unsafe ready.isEmpty, unsafe readyClosures.isEmpty,
+        runQueue.count == 0,
+        unsafe table.count == (wakeupArmed ? 1 : 0)
       {
         // Closing first, so no job is queued locally once the inbox is closed.
         setLifecycle(.closing)
@@ -23,30 +24,31 @@ extension EventLoop {
       // Before any submission: other loops' jobs leave in one batch each (their
       // wake-ups go out with this submission), and the kernel timeout follows
       // the earliest deadline.
-      if !outbox.isEmpty { flushOutbox() }
-      if timers.needsReconcile { reconcileTimers() }
+      if unsafe !outbox.isEmpty { flushOutbox() }
+      if unsafe timers.needsReconcile { reconcileTimers() }
       // A task waiting without a cancellation handler must not be left
       // waiting on a sleeping loop: no sleep while any is (`promptRegistrations`).
-      if !ready.isEmpty || !readyClosures.isEmpty || runQueue.count > 0 || !unregistered.isEmpty
+      if unsafe !ready.isEmpty || !readyClosures.isEmpty || runQueue.count > 0
+        || !unregistered.isEmpty
         || stealWork() || searchForWork()
       {
-        ring!.submitAndFlushCompletions()
+        unsafe ring!.submitAndFlushCompletions()
       } else if remote.prepareToSleep() {
         if let group, lifecycle == .running, group.scheduler.hasWork(besides: group.index) {
           // A sibling queued work meanwhile (and may have seen this loop
           // awake, so it did not wake it): take it instead of sleeping.
           remote.awake()
-          ring!.submitAndFlushCompletions()
+          unsafe ring!.submitAndFlushCompletions()
         } else {
-          statistics.waits += 1
-          ring!.submitAndWait(1)
+          unsafe statistics.waits += 1
+          unsafe ring!.submitAndWait(1)
           remote.awake()
         }
       } else {
-        ring!.submitAndFlushCompletions()
+        unsafe ring!.submitAndFlushCompletions()
       }
       handleCompletions()
-      if !unregistered.isEmpty { promptRegistrations() }
+      if unsafe !unregistered.isEmpty { promptRegistrations() }
     }
     finish()
   }
@@ -55,44 +57,44 @@ extension EventLoop {
   /// that must run here, then the group jobs of the run queue. Jobs they make
   /// ready run next iteration, after their I/O has been submitted.
   func runReadyJobs() {
-    if !readyClosures.isEmpty { runClosures() }
+    if unsafe !readyClosures.isEmpty { runClosures() }
     let grouped = group == nil ? 0 : runQueue.count
-    if !ready.isEmpty { runPinnedJobs(lastOfIteration: grouped == 0) }
+    if unsafe !ready.isEmpty { runPinnedJobs(lastOfIteration: grouped == 0) }
     if grouped > 0 { runGroupJobs(grouped) }
-    runningJob = 0
-    inlineBudget = 0
+    unsafe runningJob = 0
+    unsafe inlineBudget = 0
   }
 
   /// Runs the jobs of `ready`. Only the iteration's last job may skip the
   /// batch (inline completion): the others' I/O goes out together in the
   /// iteration's one submission.
   private func runPinnedJobs(lastOfIteration: Bool) {
-    swap(&ready, &running)
-    let serial = serialExecutor!
-    let task = taskExecutor!
-    let last = lastOfIteration ? running.count - 1 : -1
-    for (index, entry) in running.enumerated() {
-      inlineBudget = index == last ? EventLoop.inlineBudgetPerJob : 0
-      runningJob = TaskPreferenceCache.identity(entry.job)
-      runningKind = entry.kind
+    unsafe swap(&ready, &running)
+    let serial = unsafe serialExecutor!
+    let task = unsafe taskExecutor!
+    let last = unsafe lastOfIteration ? running.count - 1 : -1
+    for (index, entry) in unsafe running.enumerated() {
+      unsafe inlineBudget = index == last ? EventLoop.inlineBudgetPerJob : 0
+      unsafe runningJob = TaskPreferenceCache.identity(entry.job)
+      unsafe runningKind = entry.kind
       switch entry.kind {
       case .task:
-        runningWithTaskExecutor = true
+        unsafe runningWithTaskExecutor = true
         preferences.remember(entry.job, .reactor)
-        entry.job.runSynchronously(on: task)
+        unsafe entry.job.runSynchronously(on: task)
       case .serial:
         // An actor job of a task that prefers the reactor (or its group): with
         // that task executor too, its same-executor actor hops run inline.
         switch preferences.preference(entry.job) {
         case .none:
-          runningWithTaskExecutor = false
-          entry.job.runSynchronously(on: serial)
+          unsafe runningWithTaskExecutor = false
+          unsafe entry.job.runSynchronously(on: serial)
         case .reactor:
-          runningWithTaskExecutor = true
-          entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
+          unsafe runningWithTaskExecutor = true
+          unsafe entry.job.runSynchronously(isolatedTo: serial, taskExecutor: task)
         case .group:
-          runningWithTaskExecutor = true
-          entry.job.runSynchronously(isolatedTo: serial, taskExecutor: group!.executor)
+          unsafe runningWithTaskExecutor = true
+          unsafe entry.job.runSynchronously(isolatedTo: serial, taskExecutor: group!.executor)
         }
       case .group:
         runGroupJob(entry.job)
@@ -100,8 +102,8 @@ extension EventLoop {
         runWakeJob(entry.job)
       }
     }
-    statistics.jobsRun += running.count
-    running.removeAll(keepingCapacity: true)
+    unsafe statistics.jobsRun += running.count
+    unsafe running.removeAll(keepingCapacity: true)
   }
 
   /// Runs up to `count` jobs of the run queue, oldest first, taking one at a
@@ -110,38 +112,39 @@ extension EventLoop {
     var left = count
     while left > 0, let (job, queued) = runQueue.pop() {
       left -= 1
-      inlineBudget = left == 0 && queued == 0 && ready.isEmpty ? EventLoop.inlineBudgetPerJob : 0
+      unsafe inlineBudget =
+        unsafe left == 0 && queued == 0 && ready.isEmpty ? EventLoop.inlineBudgetPerJob : 0
       runGroupJob(job)
-      statistics.jobsRun += 1
+      unsafe statistics.jobsRun += 1
     }
   }
 
   @inline(__always)
   private func runGroupJob(_ job: UnownedJob) {
-    runningJob = TaskPreferenceCache.identity(job)
-    runningKind = .group
-    runningWithTaskExecutor = true
+    unsafe runningJob = TaskPreferenceCache.identity(job)
+    unsafe runningKind = .group
+    unsafe runningWithTaskExecutor = true
     preferences.remember(job, .group)
-    job.runSynchronously(on: group!.executor)
+    unsafe job.runSynchronously(on: group!.executor)
   }
 
   /// Moves jobs and requests from other threads into the loop.
   func takeRemote() {
-    let inbox = remote.take(keepingCapacityOf: &spareInbox)
-    if timers.hasSleepers {
+    let inbox = unsafe remote.take(keepingCapacityOf: &spareInbox)
+    if unsafe timers.hasSleepers {
       for entry in inbox.jobs { noteResumed(entry.job) }
     }
     if group == nil {
-      ready.append(contentsOf: inbox.jobs)
+      unsafe ready.append(contentsOf: inbox.jobs)
     } else {
       // Group jobs from outside the group may run on any of its reactors.
       for entry in inbox.jobs {
-        if entry.kind == .group { runQueue.push(entry.job) } else { ready.append(entry) }
+        if entry.kind == .group { runQueue.push(entry.job) } else { unsafe ready.append(entry) }
       }
       offerWorkIfQueued()
     }
-    spareInbox = inbox.jobs
-    readyClosures.append(contentsOf: inbox.closures)
+    unsafe spareInbox = inbox.jobs
+    unsafe readyClosures.append(contentsOf: inbox.closures)
     for request in inbox.timers { schedule(request) }
     for userData in inbox.cancellations { cancelOnLoop(userData, reason: .task) }
     if inbox.shutdownRequested { beginShutdown() }
@@ -149,13 +152,13 @@ extension EventLoop {
 
   /// Handles every completion in the ring.
   func handleCompletions() {
-    ring!.drainCompletions(into: &completions)
-    guard !completions.isEmpty else { return }
-    statistics.completions += completions.count
-    resumingWaiters = true
-    for completion in completions { handle(completion) }
-    resumingWaiters = false
-    completions.removeAll(keepingCapacity: true)
+    unsafe ring!.drainCompletions(into: &completions)
+    guard unsafe !completions.isEmpty else { return }
+    unsafe statistics.completions += completions.count
+    unsafe resumingWaiters = true
+    for completion in unsafe completions { handle(completion) }
+    unsafe resumingWaiters = false
+    unsafe completions.removeAll(keepingCapacity: true)
   }
 
   /// Queues a job. From the loop thread: no lock, no syscall. From another
@@ -165,11 +168,11 @@ extension EventLoop {
   func enqueue(_ job: UnownedJob, kind: ReadyJob.Kind) {
     let entry = ReadyJob(job: job, kind: kind)
     if ownsLoopState {
-      if kind == .serial && TaskPreferenceCache.identity(job) == runningJob {
+      if unsafe kind == .serial && TaskPreferenceCache.identity(job) == runningJob {
         correctPreference(job)
       }
-      if timers.hasSleepers { noteResumed(job) }
-      ready.append(entry)
+      if unsafe timers.hasSleepers { noteResumed(job) }
+      unsafe ready.append(entry)
       return
     }
     if let sender = LoopThreadMarker.current, sender.ownsLoopState {
@@ -199,16 +202,17 @@ extension EventLoop {
   /// queue, still marked as this loop (so isolation checks hold); any I/O it
   /// starts fails with "shut down". Nothing is dropped, nothing hangs.
   func runAfterTermination(_ entry: ReadyJob) {
-    let serial = serialExecutor!
-    let task = taskExecutor!
-    let groupExecutor = group?.executor
+    let serial = unsafe serialExecutor!
+    let task = unsafe taskExecutor!
+    let groupExecutor = unsafe group?.executor
     EventLoop.fallbackQueue.async {
       LoopThreadMarker.mark(self)
       switch entry.kind {
-      case .serial: entry.job.runSynchronously(on: serial)
-      case .task: entry.job.runSynchronously(on: task)
-      case .group: entry.job.runSynchronously(on: groupExecutor!)
-      case .wake: entry.job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
+      case .serial: unsafe entry.job.runSynchronously(on: serial)
+      case .task: unsafe entry.job.runSynchronously(on: task)
+      case .group: unsafe entry.job.runSynchronously(on: groupExecutor!)
+      case .wake:
+        unsafe entry.job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
       }
       LoopThreadMarker.mark(nil)
     }

@@ -9,8 +9,8 @@ extension EventLoop {
     guard lifecycle == .running else { return }
     setLifecycle(.draining)
     wakeSleepers(onLoop: true)
-    for userData in table.occupied() {
-      let isUserOperation = table.withEntry(userData) { entry -> Bool in
+    for userData in unsafe table.occupied() {
+      let isUserOperation = unsafe table.withEntry(userData) { entry -> Bool in
         switch entry.waiter {
         case .task, .unregisteredTask, .registering, .handler: true
         case .wakeup, .none, .finished: false
@@ -24,21 +24,21 @@ extension EventLoop {
   /// it, reaps every last CQE, then tears the ring down. Delayed jobs
   /// scheduled during the drain run now, on the fallback queue.
   func finish() {
-    if !outbox.isEmpty { flushOutbox() }
+    if unsafe !outbox.isEmpty { flushOutbox() }
     wakeSleepers(onLoop: false)
     if wakeupArmed {
-      for userData in table.occupied() {
-        submitInternal(.cancel(userData: userData, flags: 0))
+      for userData in unsafe table.occupied() {
+        unsafe submitInternal(.cancel(userData: userData, flags: 0))
       }
     }
-    while table.count > 0 {
-      ring!.submitAndWait(1)
+    while unsafe table.count > 0 {
+      unsafe ring!.submitAndWait(1)
       handleCompletions()
     }
     // Other loops may still be sending an `IORING_OP_MSG_RING` to this ring's
     // descriptor: it must stay open until they are done.
     remote.waitForWakers()
-    ring = nil
+    unsafe ring = nil
     remote.closeEventFD()
     setLifecycle(.terminated)
     LoopThreadMarker.mark(nil)

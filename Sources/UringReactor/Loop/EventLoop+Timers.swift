@@ -33,12 +33,12 @@ extension EventLoop {
   /// (``reconcileTimers()``), so jobs scheduled in one iteration run in
   /// deadline order however long that iteration took.
   func schedule(_ request: TimerRequest) {
-    statistics.delayedJobs += 1
+    unsafe statistics.delayedJobs += 1
     if lifecycle.rawValue >= Lifecycle.closing.rawValue {
       runAfterTerminationLater(request)
       return
     }
-    timers.insert(
+    unsafe timers.insert(
       request.job, deadline: request.deadline, clock: request.clock, sleeper: request.sleeper)
   }
 
@@ -48,17 +48,17 @@ extension EventLoop {
   /// runtime's sleep state. It runs now, and the kernel timeout follows the
   /// next deadline (or is removed): a cancelled sleep leaves nothing armed.
   func noteResumed(_ job: UnownedJob) {
-    guard let entry = timers.takeSleep(TaskPreferenceCache.identity(job)) else { return }
-    statistics.sleepsCancelled += 1
-    ready.append(ReadyJob(job: entry.job, kind: .wake))
+    guard let entry = unsafe timers.takeSleep(TaskPreferenceCache.identity(job)) else { return }
+    unsafe statistics.sleepsCancelled += 1
+    unsafe ready.append(ReadyJob(job: entry.job, kind: .wake))
   }
 
   /// Runs a delayed job as the default executor would (on the generic
   /// executor): a `Task.sleep` wake-up job is a new task with no executor
   /// preference, which would otherwise hop to the global pool first.
   func runWakeJob(_ job: UnownedJob) {
-    runningWithTaskExecutor = false
-    job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
+    unsafe runningWithTaskExecutor = false
+    unsafe job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
   }
 
   /// Moves every job of `clock` whose deadline has passed to `ready`, in
@@ -66,9 +66,9 @@ extension EventLoop {
   /// the waits whose deadline has passed (``expireWaitDeadlines(now:)``).
   func expireTimers(_ clock: TimerClock) {
     let now = clock.now
-    while let entry = timers.popDue(clock, now: now) {
-      statistics.timersFired += 1
-      ready.append(ReadyJob(job: entry.job, kind: .wake))
+    while let entry = unsafe timers.popDue(clock, now: now) {
+      unsafe statistics.timersFired += 1
+      unsafe ready.append(ReadyJob(job: entry.job, kind: .wake))
     }
     if clock == .continuous { expireWaitDeadlines(now: now) }
   }
@@ -77,39 +77,40 @@ extension EventLoop {
   /// arms one (`IORING_OP_TIMEOUT`, absolute), moves it (`IORING_TIMEOUT_UPDATE`)
   /// or removes it (`IORING_OP_TIMEOUT_REMOVE`). At most one SQE per clock.
   func reconcileTimers() {
-    timers.needsReconcile = false
+    unsafe timers.needsReconcile = false
     for clock in TimerClock.allCases {
-      if let earliest = timers.earliest(clock), earliest <= clock.now { expireTimers(clock) }
+      if let earliest = unsafe timers.earliest(clock), earliest <= clock.now { expireTimers(clock) }
     }
-    timers.needsReconcile = false
+    unsafe timers.needsReconcile = false
     guard lifecycle == .running else { return }
     for clock in TimerClock.allCases {
-      let wanted = timers.earliest(clock)
-      let armed = timers.armed[clock.rawValue]
+      let wanted = unsafe timers.earliest(clock)
+      let armed = unsafe timers.armed[clock.rawValue]
       switch (wanted, armed) {
       case (nil, nil):
         break
       case (nil, let armed?):
-        timers.armed[clock.rawValue] = nil
-        statistics.timeoutsRemoved += 1
-        submitInternal(.timeoutRemove(userData: armed.userData, flags: 0))
+        unsafe timers.armed[clock.rawValue] = nil
+        unsafe statistics.timeoutsRemoved += 1
+        unsafe submitInternal(.timeoutRemove(userData: armed.userData, flags: 0))
       case (let deadline?, nil):
         let spec = TimeoutSpec(nanoseconds: deadline)
         guard
-          let userData = start(
+          let userData = unsafe start(
             .timeout(timespec: spec.pointer, count: 0, flags: clock.timeoutFlags),
             handler: TimerExpiry(loop: self, clock: clock), retaining: (spec, nil))
         else { return }
-        statistics.timeoutsArmed += 1
-        timers.armed[clock.rawValue] = TimerQueues.Armed(userData: userData, deadline: deadline)
+        unsafe statistics.timeoutsArmed += 1
+        unsafe timers.armed[clock.rawValue] = TimerQueues.Armed(
+          userData: userData, deadline: deadline)
       case (let deadline?, let armed?):
         guard deadline != armed.deadline else { break }
         // The kernel copies the new timespec when it takes the update; the
         // update's slot keeps it alive until its CQE all the same (rule 1).
         let spec = TimeoutSpec(nanoseconds: deadline)
-        statistics.timeoutsUpdated += 1
-        timers.armed[clock.rawValue]!.deadline = deadline
-        submitInternal(
+        unsafe statistics.timeoutsUpdated += 1
+        unsafe timers.armed[clock.rawValue]!.deadline = deadline
+        unsafe submitInternal(
           .timeoutUpdate(
             userData: armed.userData, timespec: spec.pointer, flags: UInt32(IORING_TIMEOUT_ABS)),
           retaining: (spec, nil))
@@ -120,9 +121,9 @@ extension EventLoop {
   /// The armed timeout of `clock` (`userData`) completed: fired (`-ETIME`),
   /// removed (`-ECANCELED`) or cancelled at shutdown.
   func timeoutCompleted(_ clock: TimerClock, userData: UInt64) {
-    if timers.armed[clock.rawValue]?.userData == userData {
-      timers.armed[clock.rawValue] = nil
-      timers.needsReconcile = true
+    if unsafe timers.armed[clock.rawValue]?.userData == userData {
+      unsafe timers.armed[clock.rawValue] = nil
+      unsafe timers.needsReconcile = true
     }
     expireTimers(clock)
   }
@@ -136,7 +137,7 @@ extension EventLoop {
   /// after termination waits for its deadline there (`schedule`): a task
   /// that sleeps in a loop keeps its pace instead of spinning.
   func wakeSleepers(onLoop: Bool) {
-    for (_, entry) in timers.removeAll() {
+    for (_, entry) in unsafe timers.removeAll() {
       if onLoop {
         enqueue(entry.job, kind: .wake)
       } else {
@@ -173,12 +174,12 @@ final class TimerExpiry: CompletionHandler {
   private let clock: TimerClock
 
   init(loop: EventLoop, clock: TimerClock) {
-    self.loop = loop
+    unsafe self.loop = loop
     self.clock = clock
   }
 
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     guard isFinal else { return }
-    loop.timeoutCompleted(clock, userData: completion.userData)
+    unsafe loop.timeoutCompleted(clock, userData: completion.userData)
   }
 }

@@ -12,7 +12,10 @@ import Uring
 /// reactor and cancellation handlers hold one), but every stored `var` is
 /// confined to the loop thread. Other threads talk to the loop only through
 /// `remote` (a locked inbox) and read `lifecycle` (an atomic).
+@safe
 final class EventLoop: @unchecked Sendable {
+  // @safe: its unsafe storage (ring, in-flight memory, continuations) is touched only on its loop
+  // thread, which the preconditions check; see the SAFETY notes on each field.
   enum Lifecycle: UInt8 {
     /// Accepting jobs and operations.
     case running = 0
@@ -112,17 +115,17 @@ final class EventLoop: @unchecked Sendable {
     self.probe = ring.probe()
     self.canMessageRings = probe.supports(.msgRing)
     self.ringFD = ring.fileDescriptor.rawValue
-    self.ring = consume ring
+    unsafe self.ring = consume ring
     self.remote = remote
     self.name = name
-    ready.reserveCapacity(1024)
-    running.reserveCapacity(1024)
-    completions.reserveCapacity(1024)
-    unregistered.reserveCapacity(1024)
+    unsafe ready.reserveCapacity(1024)
+    unsafe running.reserveCapacity(1024)
+    unsafe completions.reserveCapacity(1024)
+    unsafe unregistered.reserveCapacity(1024)
   }
 
   deinit {
-    wakeupBuffer.deallocate()
+    unsafe wakeupBuffer.deallocate()
   }
 
   var lifecycle: Lifecycle {

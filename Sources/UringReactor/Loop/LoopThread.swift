@@ -22,18 +22,18 @@ struct LoopThread: Sendable {
   static func spawn(
     name: String, cpu: Int? = nil, _ body: @escaping @Sendable () -> Void
   ) -> LoopThread {
-    let start = Unmanaged.passRetained(Start(body: body, name: name, cpu: cpu)).toOpaque()
+    let start = unsafe Unmanaged.passRetained(Start(body: body, name: name, cpu: cpu)).toOpaque()
     var handle = pthread_t()
-    let result = pthread_create(
+    let result = unsafe pthread_create(
       &handle, nil,
       { raw in
-        let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-        _ = clu_set_thread_name(LoopThread.kernelName(start.name))
+        let start = unsafe Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+        _ = unsafe clu_set_thread_name(LoopThread.kernelName(start.name))
         // A CPU outside the affinity mask is refused (EINVAL): run unpinned.
         if let cpu = start.cpu { _ = clu_pin_thread_to_cpu(CInt(cpu)) }
         start.body()
         return nil
-      }, start)
+      }, unsafe start)
     precondition(result == 0, "pthread_create failed: \(result)")
     return LoopThread(handle: handle)
   }

@@ -133,8 +133,8 @@ public final class Reactor: Sendable {
   /// Makes this reactor the loop's executors and owner, then lets
   /// `configure` see the loop, before the loop runs any job.
   private func attachLoop(_ configure: (EventLoop) -> Void) {
-    loop.serialExecutor = UnownedSerialExecutor(ordinary: self)
-    loop.taskExecutor = UnownedTaskExecutor(ordinary: self)
+    unsafe loop.serialExecutor = unsafe UnownedSerialExecutor(ordinary: self)
+    unsafe loop.taskExecutor = unsafe UnownedTaskExecutor(ordinary: self)
     loop.owner = self
     configure(loop)
   }

@@ -100,7 +100,7 @@ final class RemoteQueue: Sendable {
   /// Writes the eventfd, completing the loop's armed read.
   func wake() {
     var one: UInt64 = 1
-    _ = withUnsafeBytes(of: &one) { Glibc.write(eventFD, $0.baseAddress, 8) }
+    _ = unsafe withUnsafeBytes(of: &one) { unsafe Glibc.write(eventFD, $0.baseAddress, 8) }
   }
 
   /// Whether the loop announced that it waits (or is about to wait) in

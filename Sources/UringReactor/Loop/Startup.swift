@@ -31,29 +31,31 @@ final class Startup: Sendable {
 
 /// Lets `shutdown() async` wait for the loop thread to leave its loop without
 /// blocking a cooperative thread.
+@safe
 final class ExitSignal: Sendable {
-  private let state = Locked<(exited: Bool, waiters: [UnsafeContinuation<Void, Never>])>(
+  // @safe: each continuation is resumed exactly once, under its lock.
+  private let state = unsafe Locked<(exited: Bool, waiters: [UnsafeContinuation<Void, Never>])>(
     (false, []))
 
   /// Loop thread, last thing before it exits.
   func signal() {
-    let waiters = state.withLock { state in
-      state.exited = true
-      let waiters = state.waiters
-      state.waiters = []
-      return waiters
+    let waiters = unsafe state.withLock { state in
+      unsafe state.exited = true
+      let waiters = unsafe state.waiters
+      unsafe state.waiters = unsafe []
+      return unsafe waiters
     }
-    for waiter in waiters { waiter.resume() }
+    for index in unsafe waiters.indices { unsafe waiters[index].resume() }
   }
 
   func wait() async {
-    await withUnsafeContinuation { continuation in
-      let resumeNow = state.withLock { state in
-        if state.exited { return true }
-        state.waiters.append(continuation)
+    unsafe await withUnsafeContinuation { continuation in
+      let resumeNow = unsafe state.withLock { state in
+        if unsafe state.exited { return true }
+        unsafe state.waiters.append(continuation)
         return false
       }
-      if resumeNow { continuation.resume() }
+      if resumeNow { unsafe continuation.resume() }
     }
   }
 }

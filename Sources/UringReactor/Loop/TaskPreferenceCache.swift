@@ -20,7 +20,9 @@
 /// could not hop inline): see `EventLoop.enqueue`.
 ///
 /// Loop thread only.
+@safe
 struct TaskPreferenceCache: ~Copyable {
+  // @safe: it owns its slot array (freed in deinit, move-only).
   /// What a task prefers as its task executor, as far as the loop knows.
   enum Preference: UInt {
     case none = 0
@@ -35,17 +37,17 @@ struct TaskPreferenceCache: ~Copyable {
   private let slots: UnsafeMutablePointer<UInt>
 
   init() {
-    slots = .allocate(capacity: Self.slotCount)
-    slots.initialize(repeating: 0, count: Self.slotCount)
+    unsafe slots = .allocate(capacity: Self.slotCount)
+    unsafe slots.initialize(repeating: 0, count: Self.slotCount)
   }
 
   deinit {
-    slots.deallocate()
+    unsafe slots.deallocate()
   }
 
   @inline(__always)
   private static func address(_ job: UnownedJob) -> UInt {
-    unsafeBitCast(job, to: UInt.self)
+    unsafe unsafeBitCast(job, to: UInt.self)
   }
 
   @inline(__always)
@@ -57,14 +59,16 @@ struct TaskPreferenceCache: ~Copyable {
   @inline(__always)
   func remember(_ job: UnownedJob, _ preference: Preference) {
     let address = Self.address(job)
-    slots[Self.slot(address)] = address | preference.rawValue
+    unsafe slots[Self.slot(address)] = address | preference.rawValue
   }
 
   /// Forgets `job`: it turned out to prefer nothing.
   @inline(__always)
   func forget(_ job: UnownedJob) {
     let address = Self.address(job)
-    if slots[Self.slot(address)] & ~Self.tagMask == address { slots[Self.slot(address)] = 0 }
+    if unsafe slots[Self.slot(address)] & ~Self.tagMask == address {
+      unsafe slots[Self.slot(address)] = 0
+    }
   }
 
   /// The address identifying `job`.
@@ -75,7 +79,7 @@ struct TaskPreferenceCache: ~Copyable {
   @inline(__always)
   func preference(_ job: UnownedJob) -> Preference {
     let address = Self.address(job)
-    let value = slots[Self.slot(address)]
+    let value = unsafe slots[Self.slot(address)]
     guard value & ~Self.tagMask == address else { return .none }
     return Preference(rawValue: value & Self.tagMask) ?? .none
   }

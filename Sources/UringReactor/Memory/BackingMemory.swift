@@ -10,6 +10,7 @@
 /// access are arbitrated by ``beginKernelAccess(_:)`` and ``endKernelAccess(_:)``.
 public protocol BackingMemory: AnyObject, Sendable {
   /// The memory's address and size; stable for the object's lifetime.
+  @unsafe
   var unsafeRegion: UnsafeMutableRawBufferPointer { get }
 
   /// Called on the loop thread before an operation's SQE is prepared. Throws

@@ -28,7 +28,9 @@
 /// for the reactor.
 ///
 /// Thread-safety: `Sendable`; access states are kept under a lock.
+@unsafe
 public final class UnsafeForeignMemory: BackingMemory {
+  // @unsafe: its memory lives only as long as the caller promised (see the lifetime contract).
   /// How many bytes it covers.
   public let count: Int
   // SAFETY: the caller's memory (see the lifetime contract); never freed here.
@@ -52,9 +54,9 @@ public final class UnsafeForeignMemory: BackingMemory {
     onRelease: (@Sendable (UnsafeMutableRawBufferPointer) -> Void)? = nil
   ) {
     precondition(count >= 0, "negative count")
-    self.start = start
-    self.count = count
-    self.onRelease = onRelease
+    unsafe self.start = unsafe start
+    unsafe self.count = count
+    unsafe self.onRelease = unsafe onRelease
   }
 
   /// Wraps `unsafeBuffer`, which must have a base address; see
@@ -67,43 +69,44 @@ public final class UnsafeForeignMemory: BackingMemory {
     guard let start = buffer.baseAddress else {
       preconditionFailure("UnsafeForeignMemory needs a buffer with a base address")
     }
-    self.init(unsafeStart: start, count: buffer.count, onRelease: onRelease)
+    unsafe self.init(unsafeStart: start, count: buffer.count, onRelease: onRelease)
   }
 
   deinit {
     // Runs once, after every in-flight slot and every user let go (rule 2).
-    onRelease?(unsafeRegion)
+    unsafe onRelease?(unsafeRegion)
   }
 
   /// The wrapped memory: `count` bytes at the start given at creation.
   /// Valid as long as the caller keeps its promise (see the type's contract).
+  @unsafe
   public var unsafeRegion: UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: start, count: count)
+    unsafe UnsafeMutableRawBufferPointer(start: start, count: count)
   }
 
   /// Whether an in-flight operation may be writing the memory.
-  public var isKernelWriting: Bool { state.withLock { $0.kernelWriters > 0 } }
+  public var isKernelWriting: Bool { unsafe state.withLock { $0.kernelWriters > 0 } }
 
   /// Whether an in-flight operation reads the memory.
-  public var isKernelReading: Bool { state.withLock { $0.kernelReaders > 0 } }
+  public var isKernelReading: Bool { unsafe state.withLock { $0.kernelReaders > 0 } }
 
   /// Reads all `count` bytes. Refused while the kernel may write them.
   public func withBytes<R, E: Error>(
     _ body: (RawSpan) throws(E) -> R
   ) throws(BufferAccessError<E>) -> R {
     do {
-      try state.withLock { arbiter throws(MemoryAccessError) in
+      unsafe try state.withLock { arbiter throws(MemoryAccessError) in
         try arbiter.beginUser(writing: false)
       }
     } catch {
       throw .busy(error)
     }
-    defer { state.withLock { $0.endUser(writing: false) } }
+    defer { unsafe state.withLock { $0.endUser(writing: false) } }
     // SAFETY: no kernel writer and no user writer through this object while
     // this reader is registered; the caller keeps the memory valid.
-    let bytes = UnsafeRawBufferPointer(start: start, count: count)
+    let bytes = unsafe UnsafeRawBufferPointer(start: start, count: count)
     do {
-      return try body(bytes.bytes)
+      return unsafe try body(bytes.bytes)
     } catch {
       throw .body(error)
     }
@@ -115,17 +118,17 @@ public final class UnsafeForeignMemory: BackingMemory {
     _ body: (inout MutableRawSpan) throws(E) -> R
   ) throws(BufferAccessError<E>) -> R {
     do {
-      try state.withLock { arbiter throws(MemoryAccessError) in
+      unsafe try state.withLock { arbiter throws(MemoryAccessError) in
         try arbiter.beginUser(writing: true)
       }
     } catch {
       throw .busy(error)
     }
-    defer { state.withLock { $0.endUser(writing: true) } }
+    defer { unsafe state.withLock { $0.endUser(writing: true) } }
     // SAFETY: the only accessor through this object (checked above); the
     // caller keeps the memory valid and does not touch it otherwise.
-    let bytes = UnsafeMutableRawBufferPointer(start: start, count: count)
-    var span = bytes.mutableBytes
+    let bytes = unsafe UnsafeMutableRawBufferPointer(start: start, count: count)
+    var span = unsafe bytes.mutableBytes
     do {
       return try body(&span)
     } catch {
@@ -136,12 +139,13 @@ public final class UnsafeForeignMemory: BackingMemory {
   /// Called on the loop thread before an operation's SQE is prepared: the
   /// kernel may write the memory alone, or read it alongside user readers.
   public func beginKernelAccess(_ access: KernelAccess) throws(MemoryAccessError) {
-    try state.withLock { arbiter throws(MemoryAccessError) in try arbiter.beginKernel(access) }
+    unsafe try state.withLock { arbiter throws(MemoryAccessError) in try arbiter.beginKernel(access)
+    }
   }
 
   /// Called once the operation's final CQE has been reaped.
   public func endKernelAccess(_ access: KernelAccess) {
-    state.withLock { $0.endKernel(access) }
+    unsafe state.withLock { $0.endKernel(access) }
   }
 }
 

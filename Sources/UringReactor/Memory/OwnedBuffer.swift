@@ -38,7 +38,7 @@ public struct OwnedBuffer: ~Copyable, Sendable {
     storage = OwnedBufferStorage(capacity: bytes.count)
     // SAFETY: the storage was just allocated with `bytes.count` bytes and is
     // referenced by nothing else yet.
-    storage.region.copyBytes(from: bytes)
+    unsafe storage.region.copyBytes(from: bytes)
     count = bytes.count
   }
 
@@ -52,8 +52,8 @@ public struct OwnedBuffer: ~Copyable, Sendable {
   public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
     // SAFETY: the caller owns (or borrows) the only `OwnedBuffer` over this
     // storage, so the kernel is not using it; `count <= capacity`.
-    let bytes = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
-    return try body(bytes.bytes)
+    let bytes = unsafe UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+    return unsafe try body(bytes.bytes)
   }
 
   /// Mutates the whole capacity, then sets `count` to what `body` returns
@@ -64,8 +64,8 @@ public struct OwnedBuffer: ~Copyable, Sendable {
   ) throws(E) {
     // SAFETY: `mutating` gives exclusive access to the only `OwnedBuffer`
     // over this storage; the kernel is not using it.
-    let region = storage.region
-    var span = region.mutableBytes
+    let region = unsafe storage.region
+    var span = unsafe region.mutableBytes
     let newCount = try body(&span)
     precondition(newCount >= 0 && newCount <= capacity, "count out of range")
     count = newCount
@@ -73,7 +73,7 @@ public struct OwnedBuffer: ~Copyable, Sendable {
 
   /// A copy of the filled bytes.
   public var bytes: [UInt8] {
-    withBytes { (span: RawSpan) -> [UInt8] in span.withUnsafeBytes { Array($0) } }
+    withBytes { (span: RawSpan) -> [UInt8] in unsafe span.withUnsafeBytes { unsafe Array($0) } }
   }
 
   /// Forgets the filled bytes (`count = 0`); the capacity stays.
@@ -84,7 +84,9 @@ public struct OwnedBuffer: ~Copyable, Sendable {
 
 /// The memory behind an ``OwnedBuffer``: page-aligned, freed when the last
 /// reference (the buffer's or an in-flight slot's) is gone.
+@safe
 final class OwnedBufferStorage: @unchecked Sendable {
+  // @safe: it owns its allocation (freed in deinit); operations retain the storage.
   let capacity: Int
   // SAFETY: allocated with posix_memalign in `init`, freed in `deinit`. The
   // bytes are touched by the holder of the unique `OwnedBuffer`, or by the
@@ -95,19 +97,19 @@ final class OwnedBufferStorage: @unchecked Sendable {
   init(capacity: Int) {
     precondition(capacity >= 0, "negative capacity")
     var pointer: UnsafeMutableRawPointer?
-    let result = posix_memalign(&pointer, SharedBuffer.alignment, max(capacity, 1))
-    precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
-    base = pointer!
-    base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
+    let result = unsafe posix_memalign(&pointer, SharedBuffer.alignment, max(capacity, 1))
+    unsafe precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
+    unsafe base = unsafe pointer!
+    unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
     self.capacity = capacity
   }
 
   deinit {
-    free(base)
+    unsafe free(base)
   }
 
   var region: UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: base, count: capacity)
+    unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
   }
 }
 

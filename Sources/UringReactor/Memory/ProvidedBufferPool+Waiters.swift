@@ -16,14 +16,14 @@ extension ProvidedBufferPool {
       receiver.buffersAvailable(loop: loop)
       return
     }
-    bufferWaiters.append(receiver)
-    if sentinel == nil { startSentinel(loop: loop) }
+    unsafe bufferWaiters.append(receiver)
+    if unsafe sentinel == nil { startSentinel(loop: loop) }
   }
 
   /// Stops waiting for `receiver` (it was closed).
   func stopWaiting(_ receiver: StreamReceiver, loop: EventLoop) {
-    bufferWaiters.removeAll { $0 === receiver }
-    if bufferWaiters.isEmpty, let sentinel {
+    unsafe bufferWaiters.removeAll { $0 === receiver }
+    if unsafe bufferWaiters.isEmpty, let sentinel = unsafe sentinel {
       loop.cancelOnLoop(sentinel, reason: .task)
     }
   }
@@ -34,9 +34,9 @@ extension ProvidedBufferPool {
     let loop = self.loop
     let available = count - lentCount
     guard available > 0 else { return }
-    let woken = Array(bufferWaiters.prefix(available))
-    bufferWaiters.removeFirst(woken.count)
-    if bufferWaiters.isEmpty, let sentinel {
+    let woken = unsafe Array(bufferWaiters.prefix(available))
+    unsafe bufferWaiters.removeFirst(woken.count)
+    if unsafe bufferWaiters.isEmpty, let sentinel = unsafe sentinel {
       loop.cancelOnLoop(sentinel, reason: .task)
     }
     for receiver in woken { receiver.buffersAvailable(loop: loop) }
@@ -44,13 +44,13 @@ extension ProvidedBufferPool {
 
   /// The sentinel's final completion.
   func sentinelCompleted(cancellation: CancellationReason?) {
-    sentinel = nil
+    unsafe sentinel = nil
     let loop = self.loop
     guard cancellation != .shutdown, loop.ownsLoopState, loop.lifecycle == .running else {
       failBufferWaiters()
       return
     }
-    guard !bufferWaiters.isEmpty else { return }
+    guard unsafe !bufferWaiters.isEmpty else { return }
     // Expired (an hour without a buffer coming back) or cancelled by a
     // waiter that left just as another came: stand for them again.
     startSentinel(loop: loop)
@@ -62,10 +62,10 @@ extension ProvidedBufferPool {
   /// fail now.
   private func startSentinel(loop: EventLoop) {
     let spec = TimeoutSpec(nanoseconds: Self.sentinelInterval)
-    sentinel = loop.start(
+    unsafe sentinel = unsafe loop.start(
       .timeout(timespec: spec.pointer, count: 0, flags: 0),
       handler: BufferWaitSentinel(pool: self), retaining: (spec, self))
-    if sentinel == nil { failBufferWaiters() }
+    if unsafe sentinel == nil { failBufferWaiters() }
   }
 
   /// The sentinel's timeout, in nanoseconds: long, since it only has to be in
@@ -74,8 +74,8 @@ extension ProvidedBufferPool {
 
   /// The reactor is shutting down: no buffer will come back to a waiter.
   private func failBufferWaiters() {
-    let failed = bufferWaiters
-    bufferWaiters.removeAll()
+    let failed = unsafe bufferWaiters
+    unsafe bufferWaiters.removeAll()
     for receiver in failed { receiver.poolUnavailable() }
   }
 }

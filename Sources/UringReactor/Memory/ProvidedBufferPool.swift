@@ -79,7 +79,7 @@ public final class ProvidedBufferPool: @unchecked Sendable {
     let storage = self.storage
     let group = self.group
     reactor.runOnLoop { loop in
-      if let loop { try? loop.ring!.unregisterBufferRing(group: group) }
+      if let loop { unsafe try? loop.ring!.unregisterBufferRing(group: group) }
       withExtendedLifetime(storage) {}
     }
   }
@@ -123,7 +123,7 @@ public final class ProvidedBufferPool: @unchecked Sendable {
       let group = UInt16(truncatingIfNeeded: nextGroup.add(1, ordering: .relaxed).newValue)
       let storage = try ProvidedBufferStorage(count: count, size: bufferSize, group: group)
       do throws(BufferRingError) {
-        try loop.ring!.registerBufferRing(storage.ring)
+        unsafe try loop.ring!.registerBufferRing(storage.ring)
       } catch {
         if error.cause == .groupInUse { continue }
         throw ProvidedBufferError(.kernel(error))
@@ -158,7 +158,7 @@ public final class ProvidedBufferPool: @unchecked Sendable {
     for id in ids { storage.recycle(id) }
     storage.publish()
     lent.store(lent.load(ordering: .relaxed) - ids.count, ordering: .relaxed)
-    if !bufferWaiters.isEmpty { wakeBufferWaiters() }
+    if unsafe !bufferWaiters.isEmpty { wakeBufferWaiters() }
   }
 
   /// Releases buffer `id` from any thread: recycled now on the loop thread,
@@ -190,6 +190,6 @@ public final class ProvidedBufferPool: @unchecked Sendable {
   /// The bytes of buffer `id`.
   @inline(__always)
   func bytes(_ id: UInt16, count: Int) -> UnsafeRawBufferPointer {
-    UnsafeRawBufferPointer(rebasing: storage.buffer(id)[..<count])
+    unsafe UnsafeRawBufferPointer(rebasing: storage.buffer(id)[..<count])
   }
 }

@@ -54,7 +54,9 @@ public struct ProvidedBufferError: Error, Sendable, Hashable, CustomStringConver
 /// tail is part of the ring's protocol with the kernel). The bytes of a
 /// buffer are written by the kernel while the buffer is in the ring, and read
 /// by the one ``ReceivedBytes`` that holds it afterwards; never both.
+@safe
 final class ProvidedBufferStorage: @unchecked Sendable {
+  // @safe: it owns its buffers (freed in deinit, after the buffer ring is unregistered).
   let count: Int
   let size: Int
   // SAFETY: a private anonymous mapping of `length` bytes, unmapped in
@@ -72,46 +74,47 @@ final class ProvidedBufferStorage: @unchecked Sendable {
     }
     let (length, overflow) = count.multipliedReportingOverflow(by: size)
     guard !overflow,
-      let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-      address != MAP_FAILED
+      let address = unsafe mmap(
+        nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+      unsafe address != MAP_FAILED
     else {
       throw ProvidedBufferError(.allocationFailed(Errno(rawValue: errno)))
     }
     var entries: UInt32 = 1
     while Int(entries) < count { entries <<= 1 }
     do throws(BufferRingError) {
-      ring = try ProvidedBufferRing(entries: entries, group: group)
+      unsafe ring = try ProvidedBufferRing(entries: entries, group: group)
     } catch {
-      munmap(address, length)
+      unsafe munmap(address, length)
       throw ProvidedBufferError(.kernel(error))
     }
-    self.base = address
+    unsafe self.base = unsafe address
     self.length = length
     self.count = count
     self.size = size
-    for id in 0..<count { ring.add(buffer(UInt16(id)), id: UInt16(id)) }
-    ring.advance()
+    for id in 0..<count { unsafe ring.add(buffer(UInt16(id)), id: UInt16(id)) }
+    unsafe ring.advance()
   }
 
   deinit {
-    munmap(base, length)
+    unsafe munmap(base, length)
   }
 
   /// The memory of buffer `id`.
   @inline(__always)
   func buffer(_ id: UInt16) -> UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: base + Int(id) * size, count: size)
+    unsafe UnsafeMutableRawBufferPointer(start: base + Int(id) * size, count: size)
   }
 
   /// Gives buffer `id` back to the kernel. Loop thread only.
   @inline(__always)
   func recycle(_ id: UInt16) {
-    ring.add(buffer(id), id: id)
+    unsafe ring.add(buffer(id), id: id)
   }
 
   /// Publishes recycled buffers (a store-release of the ring's tail).
   @inline(__always)
   func publish() {
-    ring.advance()
+    unsafe ring.advance()
   }
 }

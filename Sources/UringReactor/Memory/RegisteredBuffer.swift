@@ -3,7 +3,9 @@ import SystemPackage
 import Uring
 
 /// The mapping behind a pool: `count` page-aligned slots of `size` bytes.
+@safe
 final class RegisteredBufferStorage: @unchecked Sendable {
+  // @safe: it owns its registered memory (freed in deinit, after unregistration).
   let count: Int
   let size: Int
   /// Bytes from one buffer's start to the next: `size` rounded up to a page.
@@ -21,11 +23,13 @@ final class RegisteredBufferStorage: @unchecked Sendable {
     let page = SharedBuffer.alignment
     let stride = (size + page - 1) / page * page
     let length = stride * count
-    let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    guard let pointer, pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
+    let pointer = unsafe mmap(
+      nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let pointer = unsafe pointer, unsafe pointer != UnsafeMutableRawPointer(bitPattern: -1)
+    else {
       throw RegisteredBufferError(.allocationFailed(Errno(rawValue: Glibc.errno)))
     }
-    self.base = pointer
+    unsafe self.base = unsafe pointer
     self.count = count
     self.size = size
     self.stride = stride
@@ -33,17 +37,17 @@ final class RegisteredBufferStorage: @unchecked Sendable {
   }
 
   deinit {
-    munmap(base, length)
+    unsafe munmap(base, length)
   }
 
   func region(_ index: Int) -> UnsafeMutableRawBufferPointer {
     precondition(index >= 0 && index < count, "registered buffer index out of range")
-    return UnsafeMutableRawBufferPointer(start: base + index * stride, count: size)
+    return unsafe UnsafeMutableRawBufferPointer(start: base + index * stride, count: size)
   }
 
   /// One iovec per buffer, in index order, for `io_uring_register_buffers`.
   var iovecs: [iovec] {
-    (0..<count).map { index in iovec(iov_base: base + index * stride, iov_len: size) }
+    unsafe (0..<count).map { index in unsafe iovec(iov_base: base + index * stride, iov_len: size) }
   }
 }
 
@@ -86,8 +90,8 @@ public struct RegisteredBuffer: ~Copyable, Sendable {
   public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
     // SAFETY: the lease is unique and not consumed into an operation, so the
     // kernel is not using this buffer; the pool's mapping outlives the lease.
-    let bytes = UnsafeRawBufferPointer(rebasing: pool.region(index)[..<count])
-    return try body(bytes.bytes)
+    let bytes = unsafe UnsafeRawBufferPointer(rebasing: pool.region(index)[..<count])
+    return unsafe try body(bytes.bytes)
   }
 
   /// Mutates the whole buffer, then sets `count` to what `body` returns
@@ -97,8 +101,8 @@ public struct RegisteredBuffer: ~Copyable, Sendable {
   ) throws(E) {
     // SAFETY: exclusive access to the unique lease; the kernel is not using
     // this buffer; the pool's mapping outlives the lease.
-    let region = pool.region(index)
-    var span = region.mutableBytes
+    let region = unsafe pool.region(index)
+    var span = unsafe region.mutableBytes
     let newCount = try body(&span)
     precondition(newCount >= 0 && newCount <= capacity, "count out of range")
     count = newCount
@@ -106,6 +110,6 @@ public struct RegisteredBuffer: ~Copyable, Sendable {
 
   /// A copy of the filled bytes.
   public var bytes: [UInt8] {
-    withBytes { (span: RawSpan) -> [UInt8] in span.withUnsafeBytes { Array($0) } }
+    withBytes { (span: RawSpan) -> [UInt8] in unsafe span.withUnsafeBytes { unsafe Array($0) } }
   }
 }

@@ -52,7 +52,7 @@ public final class RegisteredBufferPool: Sendable {
     let reactor = self.reactor
     Task(executorPreference: reactor) {
       await reactor.onLoop { loop throws(Never) in
-        if loop.ownsLoopState { try? loop.ring!.unregisterBuffers() }
+        if loop.ownsLoopState { unsafe try? loop.ring!.unregisterBuffers() }
         withExtendedLifetime(storage) {}
       }
     }
@@ -88,7 +88,7 @@ public final class RegisteredBufferPool: Sendable {
       do throws(RingRegistrationError) {
         // SAFETY: the iovecs describe `storage`'s mapping, which stays mapped
         // until the pool (which keeps `storage`) is unregistered; see `deinit`.
-        try loop.ring!.registerBuffers(storage.iovecs)
+        unsafe try loop.ring!.registerBuffers(storage.iovecs)
         return nil
       } catch {
         return RegisteredBufferError(
@@ -137,8 +137,10 @@ public final class RegisteredBufferPool: Sendable {
     case .wait(let id): waiterID = id
     }
     let index: UInt16? = await withTaskCancellationHandler {
-      await withUnsafeContinuation { (continuation: UnsafeContinuation<UInt16?, Never>) in
+      unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<UInt16?, Never>) in
+        @safe
         enum Now {
+          // @safe: each continuation it carries is resumed exactly once.
           case wait([UnsafeContinuation<Void, Never>])
           case resume(UInt16?)
         }
@@ -156,29 +158,30 @@ public final class RegisteredBufferPool: Sendable {
             state.lent += 1
             return .resume(index)
           }
-          state.waiters[position].continuation = continuation
-          return .wait(state.takeSatisfiedWatchers())
+          unsafe state.waiters[position].continuation = unsafe continuation
+          return unsafe .wait(state.takeSatisfiedWatchers())
         }
         switch now {
-        case .resume(let index): continuation.resume(returning: index)
-        case .wait(let watchers): for watcher in watchers { watcher.resume() }
+        case .resume(let index): unsafe continuation.resume(returning: index)
+        case .wait(let watchers):
+          for index in unsafe watchers.indices { unsafe watchers[index].resume() }
         }
       }
     } onCancel: {
-      let continuation = state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
+      let continuation = unsafe state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
         // Not found: it was served already; the lease is its.
         guard let position = state.waiters.firstIndex(where: { $0.id == waiterID }) else {
           return nil
         }
-        guard let continuation = state.waiters[position].continuation else {
+        guard let continuation = unsafe state.waiters[position].continuation else {
           // Not suspended yet: it sees the flag when it does.
           state.waiters[position].cancelled = true
           return nil
         }
         state.waiters.remove(at: position)
-        return continuation
+        return unsafe continuation
       }
-      continuation?.resume(returning: nil)
+      unsafe continuation?.resume(returning: nil)
     }
     guard let index else { throw RegisteredBufferError(.cancelled) }
     return RegisteredBuffer(pool: self, index: index)
@@ -223,7 +226,7 @@ public final class RegisteredBufferPool: Sendable {
       defer { withExtendedLifetime(storage) {} }
       guard loop.ownsLoopState else { return nil }
       do throws(RingRegistrationError) {
-        try loop.ring!.unregisterBuffers()
+        unsafe try loop.ring!.unregisterBuffers()
         return nil
       } catch {
         return error.cause == .notRegistered ? nil : error
@@ -235,31 +238,31 @@ public final class RegisteredBufferPool: Sendable {
   /// Returns a released lease's buffer: to the first suspended waiter, or to
   /// the free list.
   func giveBack(_ index: UInt16) {
-    let waiter = state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
-      if let position = state.waiters.firstIndex(where: { $0.continuation != nil }) {
-        return state.waiters.remove(at: position).continuation
+    let waiter = unsafe state.withLock { state -> UnsafeContinuation<UInt16?, Never>? in
+      if let position = state.waiters.firstIndex(where: { unsafe $0.continuation != nil }) {
+        return unsafe state.waiters.remove(at: position).continuation
       }
       state.free.append(index)
       state.lent -= 1
       return nil
     }
-    waiter?.resume(returning: index)
+    unsafe waiter?.resume(returning: index)
   }
 
   /// The memory of buffer `index`.
   func region(_ index: UInt16) -> UnsafeMutableRawBufferPointer {
-    storage.region(Int(index))
+    unsafe storage.region(Int(index))
   }
 
   /// Returns once `count` tasks are suspended in ``next()`` (for tests: no sleeping).
   func waitUntilWaiting(_ count: Int) async {
-    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+    unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
       let now = state.withLock { state -> Bool in
         if state.suspendedWaiters >= count { return true }
-        state.watchers.append((count, continuation))
+        unsafe state.watchers.append((count, continuation))
         return false
       }
-      if now { continuation.resume() }
+      if now { unsafe continuation.resume() }
     }
   }
 
@@ -270,9 +273,13 @@ public final class RegisteredBufferPool: Sendable {
 }
 
 /// The pool's lending state, under its lock.
+@safe
 private struct PoolState {
+  // @safe: each waiter's continuation is resumed exactly once, under the pool's lock.
   enum Phase { case registered, unregistered }
+  @safe
   struct Waiter {
+    // @safe: its continuation is resumed exactly once, under the pool's lock.
     let id: UInt64
     /// Set once the waiting task has suspended.
     var continuation: UnsafeContinuation<UInt16?, Never>?
@@ -289,21 +296,21 @@ private struct PoolState {
   var waiters: [Waiter] = []
   var nextWaiterID: UInt64 = 0
   /// Test hooks waiting for a number of suspended waiters.
-  var watchers: [(Int, UnsafeContinuation<Void, Never>)] = []
+  var watchers: [(Int, UnsafeContinuation<Void, Never>)] = unsafe []
 
   init(free: [UInt16]) { self.free = free }
 
-  var suspendedWaiters: Int { waiters.count(where: { $0.continuation != nil }) }
+  var suspendedWaiters: Int { waiters.count(where: { unsafe $0.continuation != nil }) }
 
   mutating func takeSatisfiedWatchers() -> [UnsafeContinuation<Void, Never>] {
-    guard !watchers.isEmpty else { return [] }
+    guard unsafe !watchers.isEmpty else { return unsafe [] }
     let suspended = suspendedWaiters
-    var ready: [UnsafeContinuation<Void, Never>] = []
-    watchers.removeAll { count, continuation in
+    var ready: [UnsafeContinuation<Void, Never>] = unsafe []
+    unsafe watchers.removeAll { count, continuation in
       guard suspended >= count else { return false }
-      ready.append(continuation)
+      unsafe ready.append(continuation)
       return true
     }
-    return ready
+    return unsafe ready
   }
 }

@@ -15,7 +15,10 @@ import Synchronization
 ///   asked, so it can serve `O_DIRECT` I/O when the capacity is a multiple of
 ///   the device's logical block size.
 /// - Thread-safety: `Sendable`; access states are kept under a lock.
+@safe
 public final class SharedBuffer: BackingMemory {
+  // @safe: it owns its page-aligned allocation (freed in deinit, once no user or in-flight operation
+  // holds it); access is arbitrated under its lock.
   private struct AccessState {
     var count = 0
     var kernelReaders = 0
@@ -39,26 +42,27 @@ public final class SharedBuffer: BackingMemory {
   public init(capacity: Int) {
     precondition(capacity >= 0, "negative capacity")
     var pointer: UnsafeMutableRawPointer?
-    let result = posix_memalign(&pointer, Self.alignment, max(capacity, 1))
-    precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
-    base = pointer!
-    base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
+    let result = unsafe posix_memalign(&pointer, Self.alignment, max(capacity, 1))
+    unsafe precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
+    unsafe base = unsafe pointer!
+    unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
     self.capacity = capacity
   }
 
   /// A buffer holding a copy of `bytes` (`count == bytes.count`).
   public convenience init(_ bytes: some Collection<UInt8>) {
     self.init(capacity: bytes.count)
-    UnsafeMutableRawBufferPointer(start: base, count: capacity).copyBytes(from: bytes)
+    unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity).copyBytes(from: bytes)
     state.withLock { $0.count = bytes.count }
   }
 
   deinit {
-    free(base)
+    unsafe free(base)
   }
 
+  @unsafe
   public var unsafeRegion: UnsafeMutableRawBufferPointer {
-    UnsafeMutableRawBufferPointer(start: base, count: capacity)
+    unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
   }
 
   /// How many bytes are filled (set by reads into the buffer and by writers).
@@ -79,9 +83,9 @@ public final class SharedBuffer: BackingMemory {
     defer { endUser(writing: false) }
     // SAFETY: no kernel writer (checked above) and no user writer can start
     // while this reader is registered; the memory outlives the call.
-    let bytes = UnsafeRawBufferPointer(start: base, count: count)
+    let bytes = unsafe UnsafeRawBufferPointer(start: base, count: count)
     do {
-      return try body(bytes.bytes)
+      return unsafe try body(bytes.bytes)
     } catch {
       throw .body(error)
     }
@@ -98,8 +102,8 @@ public final class SharedBuffer: BackingMemory {
     defer { endUser(writing: true, count: newCount) }
     // SAFETY: this is the only accessor (checked above) and the memory
     // outlives the call.
-    let bytes = UnsafeMutableRawBufferPointer(start: base, count: capacity)
-    var span = bytes.mutableBytes
+    let bytes = unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
+    var span = unsafe bytes.mutableBytes
     do {
       newCount = try body(&span)
     } catch {
@@ -115,8 +119,8 @@ public final class SharedBuffer: BackingMemory {
   public func withUniqueBytes<R>(_ body: (inout MutableRawSpan) -> R) -> R? {
     guard (try? beginUser(writing: true)) != nil else { return nil }
     defer { endUser(writing: true, count: state.withLock { $0.count }) }
-    let bytes = UnsafeMutableRawBufferPointer(start: base, count: capacity)
-    var span = bytes.mutableBytes
+    let bytes = unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
+    var span = unsafe bytes.mutableBytes
     return body(&span)
   }
 
@@ -124,7 +128,7 @@ public final class SharedBuffer: BackingMemory {
   public func bytes() throws(MemoryAccessError) -> [UInt8] {
     do {
       return try withBytes { (span: RawSpan) throws(Never) -> [UInt8] in
-        span.withUnsafeBytes { Array($0) }
+        unsafe span.withUnsafeBytes { unsafe Array($0) }
       }
     } catch {
       switch error {

@@ -38,7 +38,7 @@ final class MainQueueDrain: CompletionHandler, @unchecked Sendable {
   private var drainQueued = false
 
   private init(loop: EventLoop, fd: CInt) {
-    self.loop = loop
+    unsafe self.loop = loop
     self.fd = fd
   }
 
@@ -52,7 +52,7 @@ final class MainQueueDrain: CompletionHandler, @unchecked Sendable {
   private func arm() {
     // SAFETY: POLL_ADD passes no pointer to the kernel; libdispatch never
     // closes the main queue's eventfd while the process runs.
-    _ = loop.start(.pollAdd(fd: fd, events: UInt32(POLLIN), multishot: true), handler: self)
+    _ = unsafe loop.start(.pollAdd(fd: fd, events: UInt32(POLLIN), multishot: true), handler: self)
   }
 
   /// The poll's CQEs, on the loop thread.

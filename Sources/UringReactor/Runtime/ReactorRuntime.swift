@@ -173,5 +173,7 @@ extension UringReactorMain {
 /// Writes `line` and a newline to standard error (fd 2).
 func printToStandardError(_ line: String) {
   let text = line + "\n"
-  _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+  _ = unsafe text.utf8CString.withUnsafeBufferPointer {
+    unsafe write(2, $0.baseAddress, $0.count - 1)
+  }
 }

@@ -89,8 +89,8 @@ public final class OffloadPool: Sendable {
     if Task.isCancelled { throw .cancelled }
     let job = OffloadJob()
     let outcome = await withTaskCancellationHandler {
-      await withUnsafeContinuation { (continuation: UnsafeContinuation<T?, Never>) in
-        job.body = { started in continuation.resume(returning: started ? work() : nil) }
+      unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<T?, Never>) in
+        job.body = { started in unsafe continuation.resume(returning: started ? work() : nil) }
         shared.submit(job)
       }
     } onCancel: {
@@ -141,7 +141,10 @@ final class OffloadJob: @unchecked Sendable {
 
 /// The state shared by the pool and its workers: a mutex, a condition
 /// variable, the queue and the callers waiting for room in it.
+@safe
 final class PoolCore: @unchecked Sendable {
+  // @safe: its continuations and memory are touched only under its lock, each continuation resumed
+  // once.
   // SAFETY: `mutex` and `condition` are allocated once and never move; every
   // stored `var` below is read and written only while `mutex` is held.
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -158,22 +161,22 @@ final class PoolCore: @unchecked Sendable {
   init(capacity: Int, threads: Int) {
     self.capacity = capacity
     self.running = threads
-    mutex.initialize(to: pthread_mutex_t())
-    condition.initialize(to: pthread_cond_t())
-    precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
-    precondition(pthread_cond_init(condition, nil) == 0, "pthread_cond_init failed")
+    unsafe mutex.initialize(to: pthread_mutex_t())
+    unsafe condition.initialize(to: pthread_cond_t())
+    unsafe precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
+    unsafe precondition(pthread_cond_init(condition, nil) == 0, "pthread_cond_init failed")
   }
 
   deinit {
-    pthread_cond_destroy(condition)
-    pthread_mutex_destroy(mutex)
-    condition.deallocate()
-    mutex.deallocate()
+    unsafe pthread_cond_destroy(condition)
+    unsafe pthread_mutex_destroy(mutex)
+    unsafe condition.deallocate()
+    unsafe mutex.deallocate()
   }
 
   private func locked<R>(_ body: () -> R) -> R {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
+    unsafe pthread_mutex_lock(mutex)
+    defer { unsafe pthread_mutex_unlock(mutex) }
     return body()
   }
 
@@ -185,7 +188,7 @@ final class PoolCore: @unchecked Sendable {
       if closed { return true }
       if queue.count - queueHead < capacity {
         queue.append(job)
-        pthread_cond_signal(condition)
+        unsafe pthread_cond_signal(condition)
       } else {
         overflow.append(job)
       }
@@ -220,7 +223,7 @@ final class PoolCore: @unchecked Sendable {
   func close() {
     locked {
       closed = true
-      pthread_cond_broadcast(condition)
+      unsafe pthread_cond_broadcast(condition)
     }
   }
 
@@ -245,7 +248,7 @@ final class PoolCore: @unchecked Sendable {
           queue.append(overflow.removeFirst())
           continue
         }
-        pthread_cond_wait(condition, mutex)
+        unsafe pthread_cond_wait(condition, mutex)
       }
       let job = queue[queueHead]
       queueHead += 1

@@ -8,7 +8,7 @@ enum DelayedJob {
   static func schedule<C: Clock>(
     _ job: UnownedJob, at instant: C.Instant, clock: C, on loop: EventLoop
   ) {
-    let sleeper = withUnsafeCurrentTask { $0.map(TimerQueues.identity) ?? 0 }
+    let sleeper = unsafe withUnsafeCurrentTask { unsafe $0.map(TimerQueues.identity) ?? 0 }
     if let instant = instant as? ContinuousClock.Instant {
       loop.schedule(
         job, deadline: TimerClock.deadline(instant), clock: .continuous, sleeper: sleeper)

@@ -34,7 +34,7 @@ enum TimerClock: Int, CaseIterable, Sendable {
   /// Now, in nanoseconds since the clock's epoch.
   var now: Int64 {
     var time = timespec()
-    clock_gettime(posixClock, &time)
+    unsafe clock_gettime(posixClock, &time)
     return Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec)
   }
 

@@ -138,6 +138,6 @@ struct TimerQueues {
     // (`_task: Builtin.NativeObject`); `unsafeBitCast` checks the size and
     // only reads the pointer. A different layout in a future runtime would
     // only make cancelled sleeps wait for their deadline.
-    unsafeBitCast(task, to: UInt.self)
+    unsafe unsafeBitCast(task, to: UInt.self)
   }
 }

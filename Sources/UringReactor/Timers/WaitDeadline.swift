@@ -40,7 +40,7 @@ extension EventLoop {
     -> WaitTimer
   {
     precondition(ownsLoopState, "a wait deadline was added off its reactor's loop thread")
-    return timers.insertWait(handler, deadline: deadline.nanoseconds)
+    return unsafe timers.insertWait(handler, deadline: deadline.nanoseconds)
   }
 
   /// The wait ended before its deadline: its entry goes (nothing happens if
@@ -48,7 +48,7 @@ extension EventLoop {
   /// once the loop has terminated and dropped every entry).
   func removeWaitDeadline(_ timer: WaitTimer) {
     guard isOnLoopThread else { return }
-    timers.removeWait(timer)
+    unsafe timers.removeWait(timer)
   }
 
   /// Tells the handler of every wait whose deadline is at or before `now`,
@@ -56,11 +56,11 @@ extension EventLoop {
   /// a resumption here is the loop's continuation of the waiting task's
   /// work (like a completion's: `resumingWaiters`).
   func expireWaitDeadlines(now: Int64) {
-    guard timers.waitCount > 0 else { return }
-    let wasResumingWaiters = resumingWaiters
-    resumingWaiters = true
-    defer { resumingWaiters = wasResumingWaiters }
-    while let (handler, timer) = timers.popDueWait(now: now) {
+    guard unsafe timers.waitCount > 0 else { return }
+    let wasResumingWaiters = unsafe resumingWaiters
+    unsafe resumingWaiters = true
+    defer { unsafe resumingWaiters = wasResumingWaiters }
+    while let (handler, timer) = unsafe timers.popDueWait(now: now) {
       handler.deadlinePassed(timer)
     }
   }

@@ -46,11 +46,11 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
 
   deinit {
     // Safety net: nothing can take these any more.
-    for fd in queue[queueHead...] { Glibc.close(fd) }
+    for fd in unsafe queue[queueHead...] { Glibc.close(fd) }
   }
 
   /// Connections accepted and not taken yet.
-  var queuedCount: Int { queue.count - queueHead }
+  var queuedCount: Int { unsafe queue.count - queueHead }
 
   /// The next accepted descriptor, `nil` once terminated. Loop thread.
   ///
@@ -63,20 +63,20 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   nonisolated(nonsending) func next(_ loop: EventLoop, deadline: OperationDeadline?)
     async throws(IOError) -> CInt?
   {
-    if !registered, !terminated {
-      registered = true
-      listener.acceptors.append(self)
+    if unsafe !registered, unsafe !terminated {
+      unsafe registered = true
+      unsafe listener.acceptors.append(self)
     }
     if let fd = popQueued() {
       resumeIfCaughtUp(loop)
       return fd
     }
-    if let error = pendingError {
-      pendingError = nil
+    if let error = unsafe pendingError {
+      unsafe pendingError = nil
       throw error
     }
-    if terminated { return nil }
-    guard waiter == nil else {
+    if unsafe terminated { return nil }
+    guard unsafe waiter == nil else {
       throw IOError(.system(.resourceBusy), operation: .accept, address: listener.peer)
     }
     guard loop.ownsLoopState, loop.lifecycle == .running else {
@@ -86,12 +86,12 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
     if let deadline, deadline.hasPassed {
       throw error(Task.isCancelled ? .cancelled : .timedOut)
     }
-    if armed == nil, !pausing { arm(loop) }
-    if terminated {
+    if unsafe armed == nil, unsafe !pausing { arm(loop) }
+    if unsafe terminated {
       throw IOError(.reactorShutDown, operation: .accept, address: listener.peer)
     }
-    waiterGeneration &+= 1
-    let generation = waiterGeneration
+    unsafe waiterGeneration &+= 1
+    let generation = unsafe waiterGeneration
     let reactor = listener.reactor
     let result = await loop.suspend {
       (continuation: LoopContinuation<Result<CInt?, IOError>>) in
@@ -99,8 +99,8 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
         continuation.resume(returning: .failure(self.error(.cancelled)))
         return
       }
-      self.waiter = continuation
-      if let deadline { self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
+      unsafe self.waiter = continuation
+      if let deadline { unsafe self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
     } onCancel: {
       reactor.runOnLoop { _ in self.cancelWaiter(generation) }
     }
@@ -112,37 +112,37 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   }
 
   private func cancelWaiter(_ generation: UInt64) {
-    guard generation == waiterGeneration, let waiter = takeWaiter() else { return }
+    guard unsafe generation == waiterGeneration, let waiter = takeWaiter() else { return }
     waiter.resume(returning: .failure(error(.cancelled)))
   }
 
   /// The waiter's deadline passed: it throws `.timedOut`; the multishot
   /// keeps running (later connections are queued). Loop thread.
   func deadlinePassed(_ timer: WaitTimer) {
-    guard timer == waiterDeadline else { return }
-    waiterDeadline = nil
+    guard unsafe timer == waiterDeadline else { return }
+    unsafe waiterDeadline = nil
     guard let waiter = takeWaiter() else { return }
     waiter.resume(returning: .failure(error(.timedOut)))
   }
 
   /// Takes the waiting consumer, if any, and removes its deadline.
   private func takeWaiter() -> LoopContinuation<Result<CInt?, IOError>>? {
-    guard let waiter else { return nil }
-    self.waiter = nil
-    if let timer = waiterDeadline {
-      waiterDeadline = nil
+    guard let waiter = unsafe waiter else { return nil }
+    unsafe self.waiter = nil
+    if let timer = unsafe waiterDeadline {
+      unsafe waiterDeadline = nil
       listener.loop.removeWaitDeadline(timer)
     }
     return waiter
   }
 
   private func popQueued() -> CInt? {
-    guard queueHead < queue.count else { return nil }
-    let fd = queue[queueHead]
-    queueHead += 1
-    if queueHead == queue.count {
-      queue.removeAll(keepingCapacity: true)
-      queueHead = 0
+    guard unsafe queueHead < queue.count else { return nil }
+    let fd = unsafe queue[queueHead]
+    unsafe queueHead += 1
+    if unsafe queueHead == queue.count {
+      unsafe queue.removeAll(keepingCapacity: true)
+      unsafe queueHead = 0
     }
     return fd
   }
@@ -152,18 +152,19 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
       terminate(loop: loop)
       return
     }
-    armed = loop.start(
+    unsafe armed = unsafe loop.start(
       .accept(
         fd: fd, address: nil, length: nil, flags: CInt(SOCK_CLOEXEC.rawValue), multishot: true),
       handler: self, retaining: (listener, nil))
-    if armed == nil {
-      pendingError = error(.reactorShutDown)
+    if unsafe armed == nil {
+      unsafe pendingError = error(.reactorShutDown)
       terminate(loop: loop)
     }
   }
 
   private func resumeIfCaughtUp(_ loop: EventLoop) {
-    guard armed == nil, !pausing, !terminated, queuedCount <= maximumPending / 2,
+    guard unsafe armed == nil, unsafe !pausing, unsafe !terminated,
+      queuedCount <= maximumPending / 2,
       loop.ownsLoopState, loop.lifecycle == .running
     else { return }
     arm(loop)
@@ -172,48 +173,50 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     let result = completion.result
     if result >= 0 {
-      if terminated {
+      if unsafe terminated {
         Glibc.close(result)  // Rule 4: nobody will take it.
       } else if let waiter = takeWaiter() {
         waiter.resume(returning: .success(result))
       } else {
-        queue.append(result)
+        unsafe queue.append(result)
       }
     }
     if !isFinal {
-      if queuedCount >= maximumPending, !pausing, let armed {
-        pausing = true
+      if queuedCount >= maximumPending, unsafe !pausing, let armed = unsafe armed {
+        unsafe pausing = true
         listener.loop.cancelOnLoop(armed, reason: .task)
       }
       return
     }
-    armed = nil
-    let wasPausing = pausing
-    pausing = false
-    guard !terminated else { return }
+    unsafe armed = nil
+    let wasPausing = unsafe pausing
+    unsafe pausing = false
+    guard unsafe !terminated else { return }
     let loop = listener.loop
     if result >= 0 || result == -ECONNABORTED
       || (result == -ECANCELED && wasPausing && cancellation != .shutdown)
     {
-      if waiter != nil || queuedCount <= maximumPending / 2 {
+      if unsafe waiter != nil || queuedCount <= maximumPending / 2 {
         if loop.ownsLoopState { arm(loop) } else { terminate(loop: nil) }
       }
     } else if (result == -ECANCELED || result == -EINTR) && cancellation == .shutdown {
-      pendingError = error(.reactorShutDown)
+      unsafe pendingError = error(.reactorShutDown)
       terminate(loop: loop)
     } else if result == -ECANCELED || result == -EINTR {
-      pendingError = error(.cancelled)
+      unsafe pendingError = error(.cancelled)
       fail()
     } else {
-      pendingError = error(.system(Errno(rawValue: -result)))
+      unsafe pendingError = error(.system(Errno(rawValue: -result)))
       fail()
     }
   }
 
   /// Hands a pending error to a waiting consumer.
   private func fail() {
-    guard waiter != nil, let error = pendingError, let waiter = takeWaiter() else { return }
-    pendingError = nil
+    guard unsafe waiter != nil, let error = unsafe pendingError, let waiter = takeWaiter() else {
+      return
+    }
+    unsafe pendingError = nil
     waiter.resume(returning: .failure(error))
   }
 
@@ -221,15 +224,15 @@ final class Acceptor: CompletionHandler, WaitDeadlineHandler, @unchecked Sendabl
   /// descriptor (rule 4), resumes a waiting consumer with the pending error
   /// or `nil`. Loop thread (`loop` is `nil` after the reactor terminated).
   func terminate(loop: EventLoop?) {
-    guard !terminated else { return }
-    terminated = true
-    if let loop, let armed { loop.cancelOnLoop(armed, reason: .task) }
+    guard unsafe !terminated else { return }
+    unsafe terminated = true
+    if let loop, let armed = unsafe armed { loop.cancelOnLoop(armed, reason: .task) }
     while let fd = popQueued() { Glibc.close(fd) }
-    listener.acceptors.removeAll { $0 === self }
-    if loop == nil { waiterDeadline = nil }  // The loop's timers are gone.
+    unsafe listener.acceptors.removeAll { $0 === self }
+    if loop == nil { unsafe waiterDeadline = nil }  // The loop's timers are gone.
     if let waiter = takeWaiter() {
-      if let error = pendingError {
-        pendingError = nil
+      if let error = unsafe pendingError {
+        unsafe pendingError = nil
         waiter.resume(returning: .failure(error))
       } else {
         waiter.resume(returning: .success(nil))

@@ -70,7 +70,7 @@ public final class DatagramSocket: Sendable {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.liveDescriptor(for: .connect)
-      _ = try await loop.perform(
+      _ = unsafe try await loop.perform(
         .connect(fd: fd, address: boxed.pointer, length: boxed.length.pointee),
         retaining: (boxed, handle)
       ).value(.connect, address: address)
@@ -84,7 +84,7 @@ public final class DatagramSocket: Sendable {
   ) async throws(IOError) -> Int {
     let storage = OwnedBufferStorage(capacity: bytes.count)
     // SAFETY: fresh storage, not shared with anyone yet.
-    storage.region.copyBytes(from: bytes)
+    unsafe storage.region.copyBytes(from: bytes)
     return try await send(storage, count: bytes.count, to: address).get()
   }
 
@@ -105,10 +105,10 @@ public final class DatagramSocket: Sendable {
     return await handle.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
         let fd = try handle.liveDescriptor(for: .sendmsg)
-        let box = MessageBox(
+        let box = unsafe MessageBox(
           data: UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count]), memory: storage,
           name: name, controlCapacity: 0)
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: noSignal)),
           retaining: (box, handle))
         return .success(Int(try outcome.value(.sendmsg, address: address ?? handle.peer)))
@@ -125,7 +125,7 @@ public final class DatagramSocket: Sendable {
   {
     let storage = OwnedBufferStorage(capacity: max(1, maximumLength))
     let (count, sender, flags) = try await receive(into: storage).get()
-    return Datagram(
+    return unsafe Datagram(
       bytes: Array(UnsafeRawBufferPointer(rebasing: storage.region[..<count])), sender: sender,
       isTruncated: flags & CInt(MSG_TRUNC) != 0)
   }
@@ -157,9 +157,9 @@ public final class DatagramSocket: Sendable {
       loop throws(Never) -> Result<(Int, SocketAddress?, CInt), IOError> in
       do throws(IOError) {
         let fd = try handle.liveDescriptor(for: .recvmsg)
-        let box = MessageBox(
+        let box = unsafe MessageBox(
           data: storage.region, memory: storage, name: SocketAddressBox(), controlCapacity: 0)
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           .receiveMessage(fd: fd, message: box.header, flags: 0), retaining: (box, handle))
         let count = Int(try outcome.value(.recvmsg, address: handle.peer))
         return .success((min(count, storage.capacity), box.peer, box.flags))

@@ -13,7 +13,10 @@ import Glibc
 ///
 /// Thread-safety: filled before submission and read after the completion,
 /// on the loop thread; the kernel uses it only in between.
+@safe
 final class MessageBox: @unchecked Sendable {
+  // @safe: it owns its msghdr, iovecs and control buffer (freed in deinit) and retains the buffers
+  // the iovecs point into.
   // SAFETY: allocated here, freed in `deinit`, which runs after the slot
   // that lent them to the kernel released the box.
   let header: UnsafeMutablePointer<msghdr>
@@ -36,56 +39,59 @@ final class MessageBox: @unchecked Sendable {
     controlCapacity: Int
   ) {
     self.init(vectorCount: 1, memory: memory, name: name, controlCapacity: controlCapacity)
-    vector.pointee = iovec(iov_base: data.baseAddress, iov_len: data.count)
+    unsafe vector.pointee = unsafe iovec(iov_base: data.baseAddress, iov_len: data.count)
   }
 
   /// A message gathering `regions` in order (owned by `memory`, which the box
   /// retains), for a send. Empty regions are left out.
   convenience init(gathering regions: [UnsafeRawBufferPointer], memory: Any) {
-    let filled = regions.filter { !$0.isEmpty }
-    self.init(vectorCount: filled.count, memory: memory, name: nil, controlCapacity: 0)
-    for (index, region) in filled.enumerated() {
-      // SAFETY: the kernel only reads through a send's iovecs.
-      vector[index] = iovec(
+    let filled = unsafe regions.filter { unsafe !$0.isEmpty }
+    unsafe self.init(vectorCount: filled.count, memory: memory, name: nil, controlCapacity: 0)
+    for index in unsafe filled.indices {
+      let region = unsafe filled[index]
+      // SAFETY: the kernel only reads through a send's iovecs; `memory`, which
+      // the box retains, owns every region.
+      unsafe vector[index] = unsafe iovec(
         iov_base: UnsafeMutableRawPointer(mutating: region.baseAddress), iov_len: region.count)
     }
-    header.pointee.msg_iovlen = min(filled.count, Self.maximumVectors)
+    unsafe header.pointee.msg_iovlen = unsafe min(filled.count, Self.maximumVectors)
   }
 
   private init(vectorCount: Int, memory: Any, name: SocketAddressBox?, controlCapacity: Int) {
     self.memory = memory
     self.name = name
     self.vectorCount = vectorCount
-    vector = .allocate(capacity: max(vectorCount, 1))
-    vector.initialize(repeating: iovec(iov_base: nil, iov_len: 0), count: max(vectorCount, 1))
+    unsafe vector = .allocate(capacity: max(vectorCount, 1))
+    unsafe vector.initialize(
+      repeating: iovec(iov_base: nil, iov_len: 0), count: max(vectorCount, 1))
     if controlCapacity > 0 {
       let buffer = UnsafeMutableRawBufferPointer.allocate(
         byteCount: controlCapacity, alignment: MemoryLayout<cmsghdr>.alignment)
-      buffer.initializeMemory(as: UInt8.self, repeating: 0)
-      control = buffer
+      unsafe buffer.initializeMemory(as: UInt8.self, repeating: 0)
+      unsafe control = unsafe buffer
     } else {
-      control = nil
+      unsafe control = nil
     }
-    header = .allocate(capacity: 1)
-    var message = msghdr()
-    message.msg_iov = vector
-    message.msg_iovlen = vectorCount
+    unsafe header = .allocate(capacity: 1)
+    var message = unsafe msghdr()
+    unsafe message.msg_iov = unsafe vector
+    unsafe message.msg_iovlen = vectorCount
     if let name {
-      message.msg_name = UnsafeMutableRawPointer(name.storage)
-      message.msg_namelen = name.length.pointee
+      unsafe message.msg_name = unsafe UnsafeMutableRawPointer(name.storage)
+      unsafe message.msg_namelen = unsafe name.length.pointee
     }
-    if let control {
-      message.msg_control = control.baseAddress
-      message.msg_controllen = control.count
+    if let control = unsafe control {
+      unsafe message.msg_control = control.baseAddress
+      unsafe message.msg_controllen = control.count
     }
-    header.initialize(to: message)
+    unsafe header.initialize(to: message)
   }
 
   deinit {
-    header.deallocate()
-    vector.deinitialize(count: max(vectorCount, 1))
-    vector.deallocate()
-    control?.deallocate()
+    unsafe header.deallocate()
+    unsafe vector.deinitialize(count: max(vectorCount, 1))
+    unsafe vector.deallocate()
+    unsafe control?.deallocate()
     for fd in sentDescriptors { Glibc.close(fd) }
   }
 
@@ -101,18 +107,19 @@ final class MessageBox: @unchecked Sendable {
     var step = sent - skipped
     skipped = sent
     while step > 0, firstUnsent < vectorCount {
-      let current = vector[firstUnsent]
-      if step < current.iov_len {
-        vector[firstUnsent] = iovec(
-          iov_base: current.iov_base.map { $0 + step }, iov_len: current.iov_len - step)
+      let current = unsafe vector[firstUnsent]
+      if unsafe step < current.iov_len {
+        unsafe vector[firstUnsent] = unsafe iovec(
+          iov_base: current.iov_base.map { unsafe $0 + step },
+          iov_len: unsafe current.iov_len - step)
         step = 0
       } else {
-        step -= current.iov_len
+        unsafe step -= current.iov_len
         firstUnsent += 1
       }
     }
-    header.pointee.msg_iov = vector + firstUnsent
-    header.pointee.msg_iovlen = min(vectorCount - firstUnsent, Self.maximumVectors)
+    unsafe header.pointee.msg_iov = unsafe vector + firstUnsent
+    unsafe header.pointee.msg_iovlen = min(vectorCount - firstUnsent, Self.maximumVectors)
   }
 
   /// The space a control message with `count` descriptors takes (`CMSG_SPACE`).
@@ -124,7 +131,7 @@ final class MessageBox: @unchecked Sendable {
   /// `count` descriptors (`CMSG_LEN`): the padding of ``controlSpace(descriptors:)``
   /// could hold one more, which the caller did not ask for.
   func limitReceivedDescriptors(to count: Int) {
-    header.pointee.msg_controllen = min(
+    unsafe header.pointee.msg_controllen = unsafe min(
       header.pointee.msg_controllen,
       Self.align(MemoryLayout<cmsghdr>.size) + count * MemoryLayout<CInt>.size)
   }
@@ -137,7 +144,7 @@ final class MessageBox: @unchecked Sendable {
   /// Writes one `SCM_RIGHTS` control message carrying duplicates of
   /// `descriptors`. Throws the errno of a failed `dup`.
   func attach(descriptors: [CInt]) throws(IOError) {
-    guard let control, !descriptors.isEmpty else { return }
+    guard let control = unsafe control, !descriptors.isEmpty else { return }
     for fd in descriptors {
       let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
       guard copy >= 0 else { throw SocketOptions.error("fcntl(F_DUPFD_CLOEXEC)", nil) }
@@ -148,27 +155,30 @@ final class MessageBox: @unchecked Sendable {
     header.cmsg_len = Self.align(MemoryLayout<cmsghdr>.size) + dataLength
     header.cmsg_level = SOL_SOCKET
     header.cmsg_type = CInt(SCM_RIGHTS)
-    control.storeBytes(of: header, toByteOffset: 0, as: cmsghdr.self)
-    let data = control.baseAddress! + Self.align(MemoryLayout<cmsghdr>.size)
-    sentDescriptors.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-    self.header.pointee.msg_controllen = Self.controlSpace(descriptors: sentDescriptors.count)
+    unsafe control.storeBytes(of: header, toByteOffset: 0, as: cmsghdr.self)
+    let data = unsafe control.baseAddress! + Self.align(MemoryLayout<cmsghdr>.size)
+    unsafe sentDescriptors.withUnsafeBytes {
+      unsafe data.copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+    }
+    unsafe self.header.pointee.msg_controllen = Self.controlSpace(
+      descriptors: sentDescriptors.count)
   }
 
   /// The descriptors of every `SCM_RIGHTS` message the kernel wrote (after
   /// a `recvmsg`); they belong to the caller.
   func receivedDescriptors() -> [CInt] {
-    guard let control else { return [] }
-    let length = min(header.pointee.msg_controllen, control.count)
+    guard let control = unsafe control else { return [] }
+    let length = unsafe min(header.pointee.msg_controllen, control.count)
     let headerSize = Self.align(MemoryLayout<cmsghdr>.size)
     var descriptors: [CInt] = []
     var offset = 0
     while offset + headerSize <= length {
-      let message = control.loadUnaligned(fromByteOffset: offset, as: cmsghdr.self)
+      let message = unsafe control.loadUnaligned(fromByteOffset: offset, as: cmsghdr.self)
       guard message.cmsg_len >= headerSize, offset + message.cmsg_len <= length else { break }
       if message.cmsg_level == SOL_SOCKET, message.cmsg_type == CInt(SCM_RIGHTS) {
         let count = (message.cmsg_len - headerSize) / MemoryLayout<CInt>.size
         for index in 0..<count {
-          descriptors.append(
+          unsafe descriptors.append(
             control.loadUnaligned(
               fromByteOffset: offset + headerSize + index * MemoryLayout<CInt>.size, as: CInt.self))
         }
@@ -179,12 +189,12 @@ final class MessageBox: @unchecked Sendable {
   }
 
   /// The `msg_flags` the kernel reported (`MSG_TRUNC`, `MSG_CTRUNC`).
-  var flags: CInt { header.pointee.msg_flags }
+  var flags: CInt { unsafe header.pointee.msg_flags }
 
   /// The peer's address the kernel wrote.
   var peer: SocketAddress? {
     guard let name else { return nil }
-    name.length.pointee = header.pointee.msg_namelen
+    unsafe name.length.pointee = unsafe header.pointee.msg_namelen
     return name.address
   }
 }

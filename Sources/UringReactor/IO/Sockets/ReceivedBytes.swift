@@ -9,7 +9,9 @@
 ///   write the buffer meanwhile: it is out of the ring.
 /// - Thread-safety: `Sendable`: it may move to another task.
 /// - Cost: none to create; the bytes are where the kernel put them.
+@safe
 public struct ReceivedBytes: ~Copyable, @unchecked Sendable {
+  // @safe: it holds a +1 reference to its pool, released exactly once (move-only).
   // SAFETY: a +1 reference to the pool, released in `deinit` or handed over
   // by `take()` (kept unmanaged so that `take()` may `discard self`).
   private let poolReference: Unmanaged<ProvidedBufferPool>
@@ -18,16 +20,16 @@ public struct ReceivedBytes: ~Copyable, @unchecked Sendable {
   public let count: Int
 
   init(pool: ProvidedBufferPool, chunk: ReceivedChunk) {
-    self.poolReference = .passRetained(pool)
+    unsafe self.poolReference = unsafe .passRetained(pool)
     self.bufferID = chunk.id
     self.count = chunk.count
   }
 
   deinit {
-    poolReference.takeRetainedValue().release(bufferID)
+    unsafe poolReference.takeRetainedValue().release(bufferID)
   }
 
-  var pool: ProvidedBufferPool { poolReference.takeUnretainedValue() }
+  var pool: ProvidedBufferPool { unsafe poolReference.takeUnretainedValue() }
 
   /// Whether no byte is held (never, for bytes `receive()` returned).
   public var isEmpty: Bool { count == 0 }
@@ -36,7 +38,7 @@ public struct ReceivedBytes: ~Copyable, @unchecked Sendable {
   public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
     // SAFETY: the buffer is out of the ring until this value is released,
     // so the kernel does not write it; `count` bytes were received into it.
-    try body(pool.bytes(bufferID, count: count).bytes)
+    unsafe try body(pool.bytes(bufferID, count: count).bytes)
   }
 
   /// Reads the bytes through a pointer valid only inside `body`.
@@ -44,18 +46,18 @@ public struct ReceivedBytes: ~Copyable, @unchecked Sendable {
     _ body: (UnsafeRawBufferPointer) throws(E) -> R
   ) throws(E) -> R {
     // SAFETY: as `withBytes`.
-    try body(pool.bytes(bufferID, count: count))
+    unsafe try body(pool.bytes(bufferID, count: count))
   }
 
   /// A copy of the bytes.
   public var bytes: [UInt8] {
-    withUnsafeBytes { Array($0) }
+    unsafe withUnsafeBytes { unsafe Array($0) }
   }
 
   /// Gives up ownership without returning the buffer: the caller returns it
   /// (after the kernel is done reading it, for a send from it).
   consuming func take() -> (pool: ProvidedBufferPool, chunk: ReceivedChunk) {
-    let taken = (
+    let taken = unsafe (
       pool: poolReference.takeRetainedValue(), chunk: ReceivedChunk(id: bufferID, count: count)
     )
     discard self

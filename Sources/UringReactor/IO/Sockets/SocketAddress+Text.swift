@@ -70,7 +70,7 @@ extension SocketAddress: CustomStringConvertible, LosslessStringConvertible {
     if host.contains(":") { throw SocketAddressError(.ipv6WithoutBrackets, input: text) }
     let port = try parsePort(text[text.index(after: colon)...], input: text)
     var raw = in_addr()
-    guard inet_pton(AF_INET, host, &raw) == 1 else {
+    guard unsafe inet_pton(AF_INET, host, &raw) == 1 else {
       throw SocketAddressError(.invalidIPv4Address(host), input: text)
     }
     return IPv4(address: UInt32(bigEndian: raw.s_addr), port: port)
@@ -93,15 +93,15 @@ extension SocketAddress: CustomStringConvertible, LosslessStringConvertible {
       if let index = UInt32(zone) {
         scopeID = index
       } else {
-        scopeID = zone.isEmpty ? 0 : if_nametoindex(zone)
+        scopeID = unsafe zone.isEmpty ? 0 : if_nametoindex(zone)
         guard scopeID != 0 else { throw SocketAddressError(.unknownZone(zone), input: text) }
       }
     }
     var raw = in6_addr()
-    guard inet_pton(AF_INET6, host, &raw) == 1 else {
+    guard unsafe inet_pton(AF_INET6, host, &raw) == 1 else {
       throw SocketAddressError(.invalidIPv6Address(host), input: text)
     }
-    let bytes = withUnsafeBytes(of: raw) { Array($0) }
+    let bytes = unsafe withUnsafeBytes(of: raw) { unsafe Array($0) }
     return IPv6(bytes: bytes, port: port, scopeID: scopeID)
   }
 
@@ -119,9 +119,9 @@ extension SocketAddress: CustomStringConvertible, LosslessStringConvertible {
 
   private static func ipv6Text(_ address: IPv6) -> String {
     var raw = in6_addr()
-    withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: address.bytes) }
+    unsafe withUnsafeMutableBytes(of: &raw) { unsafe $0.copyBytes(from: address.bytes) }
     var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-    guard inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count)) != nil else { return "?" }
+    guard unsafe inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count)) != nil else { return "?" }
     return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 }

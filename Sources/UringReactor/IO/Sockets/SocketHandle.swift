@@ -84,9 +84,9 @@ final class SocketHandle: @unchecked Sendable {
   /// terminated): the receiver and the accepts are cancelled, their queued
   /// buffers and descriptors given back or closed.
   func terminateMultishots(loop: EventLoop?) {
-    receiver?.terminate(loop: loop)
-    let acceptors = self.acceptors
-    self.acceptors.removeAll()
+    unsafe receiver?.terminate(loop: loop)
+    let acceptors = unsafe self.acceptors
+    unsafe self.acceptors.removeAll()
     for acceptor in acceptors { acceptor.terminate(loop: loop) }
   }
 

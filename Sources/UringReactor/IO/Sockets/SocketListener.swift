@@ -83,7 +83,7 @@ public final class SocketListener: Sendable {
     return try await handle.onLoop { loop throws(IOError) in
       let listenFD = try handle.liveDescriptor(for: .accept)
       let peer = SocketAddressBox()
-      let fd = try await loop.perform(
+      let fd = unsafe try await loop.perform(
         .accept(
           fd: listenFD, address: peer.pointer, length: peer.length,
           flags: CInt(SOCK_CLOEXEC.rawValue), multishot: false),

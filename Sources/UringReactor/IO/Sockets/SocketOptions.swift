@@ -70,7 +70,9 @@ public struct SocketOptions: Sendable, Hashable {
     if let reusePort { try Self.set(fd, SOL_SOCKET, SO_REUSEPORT, reusePort ? 1 : 0, address) }
     if let lingerSeconds {
       var value = linger(l_onoff: 1, l_linger: CInt(clamping: lingerSeconds))
-      guard setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size)) == 0
+      guard
+        unsafe setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+          == 0
       else { throw SocketOptions.error("setsockopt", address) }
     }
   }
@@ -88,7 +90,7 @@ public struct SocketOptions: Sendable, Hashable {
     options.reusePort = try get(fd, SOL_SOCKET, SO_REUSEPORT, address) != 0
     var value = linger()
     var length = socklen_t(MemoryLayout<linger>.size)
-    guard getsockopt(fd, SOL_SOCKET, SO_LINGER, &value, &length) == 0 else {
+    guard unsafe getsockopt(fd, SOL_SOCKET, SO_LINGER, &value, &length) == 0 else {
       throw SocketOptions.error("getsockopt", address)
     }
     options.lingerSeconds = value.l_onoff != 0 ? Int(value.l_linger) : nil
@@ -99,7 +101,7 @@ public struct SocketOptions: Sendable, Hashable {
     _ fd: CInt, _ level: CInt, _ name: CInt, _ value: CInt, _ address: SocketAddress?
   ) throws(IOError) {
     var value = value
-    guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+    guard unsafe setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
       throw error("setsockopt", address)
     }
   }
@@ -109,7 +111,7 @@ public struct SocketOptions: Sendable, Hashable {
   ) throws(IOError) -> CInt {
     var value: CInt = 0
     var length = socklen_t(MemoryLayout<CInt>.size)
-    guard getsockopt(fd, level, name, &value, &length) == 0 else {
+    guard unsafe getsockopt(fd, level, name, &value, &length) == 0 else {
       throw error("getsockopt", address)
     }
     return value
@@ -133,7 +135,7 @@ extension EventLoop {
   func makeSocket(family: CInt, type: CInt, address: SocketAddress?) async throws(IOError)
     -> CInt
   {
-    try await perform(
+    unsafe try await perform(
       .socket(domain: family, type: type | CInt(SOCK_CLOEXEC.rawValue), protocol: 0),
       createsDescriptor: true
     ).value(.socket, address: address)
@@ -150,7 +152,7 @@ extension EventLoop {
     let handle = SocketHandle(descriptor: fd, peer: address, reactor: reactor)
     try options.apply(to: fd, address: address)
     let boxed = SocketAddressBox(address)
-    guard Glibc.bind(fd, boxed.pointer, boxed.length.pointee) == 0 else {
+    guard unsafe Glibc.bind(fd, boxed.pointer, boxed.length.pointee) == 0 else {
       var error = SocketOptions.error("bind", address)
       error.operation = .bind
       throw error
@@ -165,6 +167,7 @@ func socketName(
 ) -> SocketAddress? {
   let box = SocketAddressBox()
   let result =
-    peer ? getpeername(fd, box.pointer, box.length) : getsockname(fd, box.pointer, box.length)
+    unsafe peer
+    ? getpeername(fd, box.pointer, box.length) : getsockname(fd, box.pointer, box.length)
   return result == 0 ? box.address : nil
 }

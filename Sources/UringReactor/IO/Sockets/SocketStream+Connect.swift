@@ -77,7 +77,7 @@ extension SocketStream {
       try options.withStreamDefaults(for: address).apply(to: fd, address: address)
       // The slot retains the address and the handle (its descriptor) until
       // the connect's CQE (rule 1); the linked timeout's slot its timespec.
-      _ = try await loop.perform(
+      _ = unsafe try await loop.perform(
         .connect(fd: fd, address: boxed.pointer, length: boxed.length.pointee),
         retaining: (boxed, handle), deadline: limit
       ).value(.connect, address: address)

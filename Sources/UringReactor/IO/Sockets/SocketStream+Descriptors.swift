@@ -33,16 +33,16 @@ extension SocketStream {
     }
     let storage = OwnedBufferStorage(capacity: bytes.count)
     // SAFETY: fresh storage, not shared with anyone yet.
-    storage.region.copyBytes(from: bytes)
+    unsafe storage.region.copyBytes(from: bytes)
     let numbers = descriptors.map(\.rawValue)
     let handle = self.handle
     return try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.liveDescriptor(for: .sendmsg)
-      let box = MessageBox(
+      let box = unsafe MessageBox(
         data: storage.region, memory: storage, name: nil,
         controlCapacity: MessageBox.controlSpace(descriptors: numbers.count))
       try box.attach(descriptors: numbers)
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: noSignal)),
         retaining: (box, handle))
       return Int(try outcome.value(.sendmsg, address: handle.peer))
@@ -64,11 +64,11 @@ extension SocketStream {
     let handle = self.handle
     return try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.readableDescriptor()
-      let box = MessageBox(
+      let box = unsafe MessageBox(
         data: storage.region, memory: storage, name: nil,
         controlCapacity: MessageBox.controlSpace(descriptors: max(1, maximumDescriptors)))
       box.limitReceivedDescriptors(to: max(1, maximumDescriptors))
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .receiveMessage(fd: fd, message: box.header, flags: UInt32(MSG_CMSG_CLOEXEC)),
         retaining: (box, handle))
       let received = outcome.result >= 0 ? box.receivedDescriptors() : []
@@ -80,7 +80,7 @@ extension SocketStream {
           operation: .recvmsg, address: handle.peer)
       }
       let count = Int(try outcome.value(.recvmsg, address: handle.peer))
-      return ReceivedMessage(
+      return unsafe ReceivedMessage(
         bytes: Array(UnsafeRawBufferPointer(rebasing: storage.region[..<count])),
         descriptors: received.map { FileDescriptor(rawValue: $0) },
         descriptorsTruncated: box.flags & CInt(MSG_CTRUNC) != 0)

@@ -61,7 +61,7 @@ extension SocketStream {
       } catch {
         throw IOError(.memoryBusy(error), operation: .recv, address: handle.peer)
       }
-      let outcome = await loop.perform(
+      let outcome = unsafe await loop.perform(
         .receive(fd: fd, buffer: buffer.unsafeRegion, flags: 0), retaining: (buffer, handle))
       buffer.endKernelAccess(.write)
       let count = Int(try outcome.value(.recv, address: handle.peer))
@@ -87,9 +87,9 @@ extension SocketStream {
         // SAFETY: the kernel writes `storage` until the final CQE; the slot
         // retains it (and the socket) until then, and no user can reach it:
         // the buffer is consumed into this call.
-        let region = UnsafeMutableRawBufferPointer(
+        let region = unsafe UnsafeMutableRawBufferPointer(
           rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
-        let outcome = await loop.perform(
+        let outcome = unsafe await loop.perform(
           .receive(fd: fd, buffer: region, flags: 0), retaining: (storage, handle))
         return .success(Int(try outcome.value(.recv, address: handle.peer)))
       } catch {
@@ -106,7 +106,7 @@ extension SocketHandle {
   func receiver(_ loop: EventLoop, buffers: ProvidedBufferPool?) throws(IOError)
     -> StreamReceiver
   {
-    if let receiver { return receiver }
+    if let receiver = unsafe receiver { return receiver }
     _ = try liveDescriptor(for: .recv)
     let pool: ProvidedBufferPool
     if let buffers {
@@ -122,7 +122,7 @@ extension SocketHandle {
       }
     }
     let receiver = StreamReceiver(socket: self, pool: pool)
-    self.receiver = receiver
+    unsafe self.receiver = receiver
     return receiver
   }
 
@@ -130,7 +130,7 @@ extension SocketHandle {
   /// multishot receive is in use, whose bytes would come out of order.
   func readableDescriptor() throws(IOError) -> CInt {
     let fd = try liveDescriptor(for: .recv)
-    if let receiver, receiver.isActive {
+    if let receiver = unsafe receiver, receiver.isActive {
       throw IOError(.system(.resourceBusy), operation: .recv, address: peer)
     }
     return fd

@@ -14,8 +14,8 @@ extension SocketStream {
     return try await handle.onLoop { loop throws(IOError) in
       try await lend(CollectionOfOne(buffer), handle, for: .send) {
         () async throws(IOError) -> Int in
-        let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
-        return try await loop.send(region, once: true, retaining: buffer, handle: handle)
+        let region = unsafe UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+        return unsafe try await loop.send(region, once: true, retaining: buffer, handle: handle)
       }
     }
   }
@@ -30,8 +30,8 @@ extension SocketStream {
     try await handle.onLoop { loop throws(IOError) in
       _ = try await lend(CollectionOfOne(buffer), handle, for: .send) {
         () async throws(IOError) -> Int in
-        let region = UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
-        return try await loop.send(region, once: false, retaining: buffer, handle: handle)
+        let region = unsafe UnsafeRawBufferPointer(rebasing: buffer.unsafeRegion[..<buffer.count])
+        return unsafe try await loop.send(region, once: false, retaining: buffer, handle: handle)
       }
     }
   }
@@ -66,19 +66,19 @@ extension SocketStream {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
       try await lend(buffers, handle, for: .sendmsg) { () async throws(IOError) in
-        let regions = buffers.map {
-          UnsafeRawBufferPointer(rebasing: $0.unsafeRegion[..<$0.count])
+        let regions = unsafe buffers.map {
+          unsafe UnsafeRawBufferPointer(rebasing: $0.unsafeRegion[..<$0.count])
         }
-        let total = regions.reduce(0) { $0 + $1.count }
+        let total = unsafe regions.reduce(0) { $0 + $1.count }
         guard total > 0 else { return }
         // SAFETY: the box holds the buffers (lent until this returns, after
         // the last send's CQE) and the iovecs; each send's slot retains it.
-        let box = MessageBox(gathering: regions, memory: buffers)
-        _ = try await loop.sendRepeatedly(
+        let box = unsafe MessageBox(gathering: regions, memory: buffers)
+        _ = unsafe try await loop.sendRepeatedly(
           total, once: false, retaining: box, handle: handle, opcode: .sendmsg
         ) { fd, sent, flags in
           box.skip(to: sent)
-          return .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: flags))
+          return unsafe .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: flags))
         }
       }
     }
@@ -112,7 +112,7 @@ extension SocketStream {
     try await handle.onLoop { loop throws(IOError) in
       // The buffer stays out of the ring until the last send's CQE.
       defer { pool.release(chunk.id) }
-      _ = try await loop.send(
+      _ = unsafe try await loop.send(
         pool.bytes(chunk.id, count: chunk.count), once: false, retaining: pool, handle: handle)
     }
   }
@@ -125,10 +125,10 @@ extension SocketStream {
   {
     let storage = OwnedBufferStorage(capacity: bytes.count)
     // SAFETY: fresh storage, not shared with anyone yet.
-    storage.region.copyBytes(from: bytes)
+    unsafe storage.region.copyBytes(from: bytes)
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
-      _ = try await loop.send(
+      _ = unsafe try await loop.send(
         UnsafeRawBufferPointer(storage.region), once: false, retaining: storage, handle: handle)
     }
   }
@@ -143,8 +143,9 @@ extension SocketStream {
       do throws(IOError) {
         // SAFETY: the kernel reads `storage` until the final CQE; the slot
         // retains it, and the consumed buffer keeps users out.
-        let region = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
-        return .success(try await loop.send(region, once: once, retaining: storage, handle: handle))
+        let region = unsafe UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+        return unsafe .success(
+          try await loop.send(region, once: once, retaining: storage, handle: handle))
       } catch {
         return .failure(error)
       }
@@ -180,10 +181,10 @@ extension EventLoop {
     _ region: UnsafeRawBufferPointer, once: Bool, retaining memory: AnyObject,
     handle: SocketHandle
   ) async throws(IOError) -> Int {
-    try await sendRepeatedly(
+    unsafe try await sendRepeatedly(
       region.count, once: once, retaining: memory, handle: handle, opcode: .send
     ) { fd, sent, flags in
-      .send(fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[sent...]), flags: flags)
+      unsafe .send(fd: fd, buffer: UnsafeRawBufferPointer(rebasing: region[sent...]), flags: flags)
     }
   }
 
@@ -202,13 +203,13 @@ extension EventLoop {
       let fd = try handle.liveDescriptor(for: opcode)
       let outcome: OperationOutcome
       if mayBlock {
-        outcome = await perform(operation(fd, sent, noSignal), retaining: (memory, handle))
+        outcome = unsafe await perform(operation(fd, sent, noSignal), retaining: (memory, handle))
       } else {
         // First try without waiting (`MSG_DONTWAIT`: the kernel answers at
         // submission, `EAGAIN` if the socket's send buffer is full). Such a
         // send completes within the loop iteration, so, like a nop, it needs
         // no cancellation handler: registering one costs two runtime locks.
-        outcome = await perform(
+        outcome = unsafe await perform(
           operation(fd, sent, noSignal | dontWait), retaining: (memory, handle),
           cancellable: false)
         if outcome.result == -EAGAIN || outcome.result == -EWOULDBLOCK {

@@ -38,10 +38,10 @@ extension SocketStream {
         // SAFETY: the kernel reads `storage` until the notification CQE (the
         // final one); the slot retains it until then, and the consumed
         // buffer keeps users out.
-        let region = UnsafeRawBufferPointer(rebasing: storage.region[..<count])
+        let region = unsafe UnsafeRawBufferPointer(rebasing: storage.region[..<count])
         let operation = AwaitedOperation(.zeroCopySend, deadline: deadline)
         let outcome = await loop.awaitStarted(operation) { loop in
-          loop.start(
+          unsafe loop.start(
             .sendZeroCopy(
               fd: fd, buffer: region, flags: noSignal,
               zeroCopyFlags: UInt32(IORING_SEND_ZC_REPORT_USAGE)),

@@ -63,7 +63,8 @@ public final class SocketStream: Sendable {
   ) throws(IOError) -> (SocketStream, SocketStream) {
     var fds: [CInt] = [-1, -1]
     guard
-      socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0, &fds) == 0
+      unsafe socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0, &fds)
+        == 0
     else {
       throw SocketOptions.error("socketpair", nil)
     }
@@ -92,8 +93,10 @@ public final class SocketStream: Sendable {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.liveDescriptor(for: .shutdown)
-      _ = try await loop.perform(.shutdown(fd: fd, how: direction.how), retaining: (handle, nil))
-        .value(.shutdown, address: handle.peer)
+      _ = unsafe try await loop.perform(
+        .shutdown(fd: fd, how: direction.how), retaining: (handle, nil)
+      )
+      .value(.shutdown, address: handle.peer)
     }
   }
 

@@ -53,16 +53,16 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   @exclusivity(unchecked) private var terminated = false
 
   init(socket: SocketHandle, pool: ProvidedBufferPool) {
-    self.socket = socket
+    unsafe self.socket = socket
     self.pool = pool
   }
 
   /// Whether a multishot is armed or chunks are queued (a single-shot read
   /// would then see bytes out of order).
-  var isActive: Bool { armed != nil || !queue.isEmpty || waitingForBuffers }
+  var isActive: Bool { unsafe armed != nil || !queue.isEmpty || waitingForBuffers }
 
   /// Chunks received and not taken yet.
-  var queuedCount: Int { queue.count }
+  var queuedCount: Int { unsafe queue.count }
 
   /// The next chunk, `nil` at end of stream. Suspends until one arrives,
   /// or until `deadline` passes (``IOError/Kind/timedOut``).
@@ -87,37 +87,38 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   nonisolated(nonsending) private func nextEvent(
     _ loop: EventLoop, deadline: OperationDeadline?
   ) async -> Event {
-    if let chunk = queue.popFirst() {
+    if let chunk = unsafe queue.popFirst() {
       resumeIfCaughtUp(loop)
       return .chunk(chunk)
     }
-    if let end {
+    if let end = unsafe end {
       // An error is reported once; end of stream follows it.
-      if case .failure = end { self.end = .end }
+      if case .failure = end { unsafe self.end = .end }
       return end
     }
-    guard waiter == nil else {
-      return .failure(IOError(.system(.resourceBusy), operation: .recv, address: socket?.peer))
+    guard unsafe waiter == nil else {
+      return unsafe .failure(
+        IOError(.system(.resourceBusy), operation: .recv, address: socket?.peer))
     }
     guard loop.ownsLoopState, loop.lifecycle == .running else {
-      return .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
+      return unsafe .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
     }
     if let deadline, deadline.hasPassed {
       if Task.isCancelled { return .failure(cancelledError) }
-      return .failure(IOError(.timedOut, operation: .recv, address: socket?.peer))
+      return unsafe .failure(IOError(.timedOut, operation: .recv, address: socket?.peer))
     }
-    if armed == nil, !pausing, !waitingForBuffers { arm(loop) }
+    if unsafe armed == nil, unsafe !pausing, unsafe !waitingForBuffers { arm(loop) }
     if let event = takeImmediateEvent() { return event }
-    waiterGeneration &+= 1
-    let generation = waiterGeneration
+    unsafe waiterGeneration &+= 1
+    let generation = unsafe waiterGeneration
     let reactor = pool.reactor
     return await loop.suspend { (continuation: LoopContinuation<Event>) in
       if Task.isCancelled {
         continuation.resume(returning: .failure(self.cancelledError))
         return
       }
-      self.waiter = continuation
-      if let deadline { self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
+      unsafe self.waiter = continuation
+      if let deadline { unsafe self.waiterDeadline = loop.addWaitDeadline(self, deadline) }
     } onCancel: {
       reactor.runOnLoop { _ in self.cancelWaiter(generation) }
     }
@@ -125,58 +126,59 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
 
   /// After arming failed synchronously, the failure is already the end.
   private func takeImmediateEvent() -> Event? {
-    guard queue.isEmpty, let end else { return nil }
-    if case .failure = end { self.end = .end }
+    guard unsafe queue.isEmpty, let end = unsafe end else { return nil }
+    if case .failure = end { unsafe self.end = .end }
     return end
   }
 
   private var cancelledError: IOError {
-    IOError(.cancelled, operation: .recv, address: socket?.peer)
+    unsafe IOError(.cancelled, operation: .recv, address: socket?.peer)
   }
 
   private func cancelWaiter(_ generation: UInt64) {
-    guard generation == waiterGeneration, let waiter = takeWaiter() else { return }
+    guard unsafe generation == waiterGeneration, let waiter = takeWaiter() else { return }
     waiter.resume(returning: .failure(cancelledError))
   }
 
   /// The waiter's deadline passed: it throws `.timedOut`; the multishot
   /// keeps running (later bytes are queued). Loop thread.
   func deadlinePassed(_ timer: WaitTimer) {
-    guard timer == waiterDeadline else { return }
-    waiterDeadline = nil
+    guard unsafe timer == waiterDeadline else { return }
+    unsafe waiterDeadline = nil
     guard let waiter = takeWaiter() else { return }
-    waiter.resume(
+    unsafe waiter.resume(
       returning: .failure(IOError(.timedOut, operation: .recv, address: socket?.peer)))
   }
 
   /// Takes the waiting consumer, if any, and removes its deadline.
   private func takeWaiter() -> LoopContinuation<Event>? {
-    guard let waiter else { return nil }
-    self.waiter = nil
-    if let timer = waiterDeadline {
-      waiterDeadline = nil
+    guard let waiter = unsafe waiter else { return nil }
+    unsafe self.waiter = nil
+    if let timer = unsafe waiterDeadline {
+      unsafe waiterDeadline = nil
       pool.loop.removeWaitDeadline(timer)
     }
     return waiter
   }
 
   private func arm(_ loop: EventLoop) {
-    guard let socket, let fd = socket.descriptor else {
+    guard let socket = unsafe socket, let fd = socket.descriptor else {
       finish(with: .failure(IOError(.system(.badFileDescriptor), operation: .recv)))
       return
     }
-    armed = loop.start(
+    unsafe armed = loop.start(
       .receiveMultishot(fd: fd, group: pool.group, flags: 0), handler: self,
       retaining: (pool, socket))
-    if armed == nil {
+    if unsafe armed == nil {
       finish(with: .failure(IOError(.reactorShutDown, operation: .recv, address: socket.peer)))
     }
   }
 
   /// Re-arms a paused receive once the consumer has taken half the queue.
   private func resumeIfCaughtUp(_ loop: EventLoop) {
-    guard armed == nil, !pausing, !waitingForBuffers, end == nil, !terminated,
-      queue.count <= pool.maximumQueuedPerConnection / 2, loop.ownsLoopState
+    guard unsafe armed == nil, unsafe !pausing, unsafe !waitingForBuffers, unsafe end == nil,
+      unsafe !terminated,
+      unsafe queue.count <= pool.maximumQueuedPerConnection / 2, loop.ownsLoopState
     else { return }
     arm(loop)
   }
@@ -184,40 +186,42 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   func complete(_ completion: Completion, isFinal: Bool, cancellation: CancellationReason?) {
     if let id = completion.bufferID {
       pool.taken()
-      if completion.result > 0, !terminated {
+      if completion.result > 0, unsafe !terminated {
         deliver(.chunk(ReceivedChunk(id: id, count: Int(completion.result))))
       } else {
         pool.recycle(id)
       }
     }
     if !isFinal {
-      if queue.count >= pool.maximumQueuedPerConnection, !pausing, let armed {
-        pausing = true
+      if unsafe queue.count >= pool.maximumQueuedPerConnection, unsafe !pausing,
+        let armed = unsafe armed
+      {
+        unsafe pausing = true
         pool.loop.cancelOnLoop(armed, reason: .task)
       }
       return
     }
-    armed = nil
-    let wasPausing = pausing
-    pausing = false
-    guard !terminated else { return }
+    unsafe armed = nil
+    let wasPausing = unsafe pausing
+    unsafe pausing = false
+    guard unsafe !terminated else { return }
     let loop = pool.loop
     let result = completion.result
     if result > 0 || (result == -ECANCELED && wasPausing && cancellation != .shutdown) {
       // Ended without an error, or paused: re-arm when the consumer wants more.
-      if waiter != nil || queue.count <= pool.maximumQueuedPerConnection / 2 {
+      if unsafe waiter != nil || queue.count <= pool.maximumQueuedPerConnection / 2 {
         if loop.ownsLoopState { arm(loop) }
       }
     } else if result == 0 {
       finish(with: .end)
     } else if result == -ENOBUFS {
-      waitingForBuffers = true
+      unsafe waitingForBuffers = true
       pool.waitForBuffers(self, loop: loop)
     } else if result == -ECANCELED || result == -EINTR {
       let kind: IOError.Kind = cancellation == .shutdown ? .reactorShutDown : .cancelled
-      finish(with: .failure(IOError(kind, operation: .recv, address: socket?.peer)))
+      unsafe finish(with: .failure(IOError(kind, operation: .recv, address: socket?.peer)))
     } else {
-      let error = IOError(
+      let error = unsafe IOError(
         .system(Errno(rawValue: -result)), operation: .recv, address: socket?.peer)
       finish(with: .failure(error))
     }
@@ -225,50 +229,54 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
 
   /// The pool has buffers again (called by the pool, loop thread).
   func buffersAvailable(loop: EventLoop) {
-    waitingForBuffers = false
-    guard !terminated, end == nil, armed == nil, !pausing else { return }
+    unsafe waitingForBuffers = false
+    guard unsafe !terminated, unsafe end == nil, unsafe armed == nil, unsafe !pausing else {
+      return
+    }
     arm(loop)
   }
 
   /// The pool can no longer re-arm this receiver: the reactor shuts down.
   func poolUnavailable() {
-    waitingForBuffers = false
-    finish(with: .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer)))
+    unsafe waitingForBuffers = false
+    unsafe finish(
+      with: .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer)))
   }
 
   /// The socket was closed: cancel the multishot, give every queued buffer
   /// back, and fail a waiting consumer with `EBADF`. Late completions only
   /// return their buffers.
   func terminate(loop: EventLoop?) {
-    guard !terminated else { return }
-    terminated = true
+    guard unsafe !terminated else { return }
+    unsafe terminated = true
     if let loop {
-      if let armed { loop.cancelOnLoop(armed, reason: .task) }
-      if waitingForBuffers { pool.stopWaiting(self, loop: loop) }
-      while let chunk = queue.popFirst() { pool.recycle(chunk.id) }
+      if let armed = unsafe armed { loop.cancelOnLoop(armed, reason: .task) }
+      if unsafe waitingForBuffers { pool.stopWaiting(self, loop: loop) }
+      while let chunk = unsafe queue.popFirst() { pool.recycle(chunk.id) }
     }
-    waitingForBuffers = false
-    end = .failure(IOError(.system(.badFileDescriptor), operation: .recv, address: socket?.peer))
-    if loop == nil { waiterDeadline = nil }  // The loop's timers are gone.
+    unsafe waitingForBuffers = false
+    unsafe end = unsafe .failure(
+      IOError(.system(.badFileDescriptor), operation: .recv, address: socket?.peer))
+    if loop == nil { unsafe waiterDeadline = nil }  // The loop's timers are gone.
     if let waiter = takeWaiter() {
-      waiter.resume(returning: end!)
+      unsafe waiter.resume(returning: end!)
     }
-    socket = nil
+    unsafe socket = nil
   }
 
   private func deliver(_ event: Event) {
     if let waiter = takeWaiter() {
       waiter.resume(returning: event)
     } else if case .chunk(let chunk) = event {
-      queue.append(chunk)
+      unsafe queue.append(chunk)
     }
   }
 
   private func finish(with event: Event) {
-    if end == nil { end = event }
-    guard queue.isEmpty, let waiter = takeWaiter() else { return }
-    let delivered = end!
-    if case .failure = delivered { end = .end }
+    if unsafe end == nil { unsafe end = event }
+    guard unsafe queue.isEmpty, let waiter = takeWaiter() else { return }
+    let delivered = unsafe end!
+    if case .failure = delivered { unsafe end = .end }
     waiter.resume(returning: delivered)
   }
 }
