@@ -106,11 +106,11 @@ final class ReadBatch: CompletionHandler, @unchecked Sendable {
       let buffer = requests[position].buffer
       let offset = requests[position].offset
       do throws(IOError) {
-        let operation = unsafe try file.lendForRead(buffer, at: offset)
+        let operation = try file.lendForRead(buffer, at: offset)
         // SAFETY (rule 1): the slot holds this handler until the read's
         // final CQE, and the handler holds the file and every request's
         // buffer: what the kernel uses stays alive without a retain per read.
-        guard let slot = unsafe loop.start(operation, handler: self) else {
+        guard let slot = unsafe loop.start(operation.operation, handler: self) else {
           buffer.endKernelAccess(.write)
           throw file.error(.reactorShutDown, .read)
         }

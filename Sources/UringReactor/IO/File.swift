@@ -113,9 +113,8 @@ public final class File: Sendable {
     async throws(IOError) -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let operation = unsafe try self.lendForRead(buffer, at: offset)
-      let outcome = unsafe await loop.perform(
-        operation, retaining: (buffer, self), registration: .lazy)
+      let operation = try self.lendForRead(buffer, at: offset)
+      let outcome = await loop.perform(operation, registration: .lazy)
       return try self.endRead(buffer, outcome)
     }
   }
@@ -125,14 +124,14 @@ public final class File: Sendable {
   /// suspension, and a frame larger than a new task's first allocator slab
   /// costs each task that reads a malloc.
   @inline(never)
-  func lendForRead(_ buffer: SharedBuffer, at offset: UInt64?) throws(IOError) -> RingOperation {
+  func lendForRead(_ buffer: SharedBuffer, at offset: UInt64?) throws(IOError) -> OwnedOperation {
     // SAFETY: the kernel writes the buffer until the CQE; it is lent
-    // (user access refused) and retained by the in-flight slot till then.
-    let region = unsafe UnsafeMutableRawBufferPointer(
-      rebasing: buffer.unsafeRegion[..<min(buffer.capacity, File.maximumTransfer)])
+    // (user access refused) and the operation retains it till then.
+    let count = min(buffer.capacity, File.maximumTransfer)
+    let region = unsafe OwnedOperation.region(of: buffer, count: count)
     let fd = unsafe try transferDescriptor(for: .read, at: offset, .region(region))
     try lendMemory(buffer, .write, for: .read)
-    return unsafe .read(fd: fd, buffer: region, offset: offset)
+    return .read(fd, into: buffer, count: count, at: offset, descriptorOwner: self)
   }
 
   /// Ends the buffer's loan and sets its count from the read's outcome.
@@ -151,13 +150,14 @@ public final class File: Sendable {
     -> Int
   {
     try await reactor.onLoop { loop throws(IOError) in
-      let region = unsafe UnsafeMutableRawBufferPointer(
-        rebasing: buffer.unsafeRegion[..<min(buffer.count, File.maximumTransfer)])
+      // SAFETY: the kernel reads the buffer until the CQE; it is lent (user
+      // writes refused) and the operation retains it till then.
+      let count = min(buffer.count, File.maximumTransfer)
+      let region = unsafe OwnedOperation.region(of: buffer, count: count)
       let fd = unsafe try self.transferDescriptor(for: .write, at: offset, .region(region))
       try self.lendMemory(buffer, .read, for: .write)
-      let outcome = unsafe await loop.perform(
-        .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
-        retaining: (buffer, self))
+      let outcome = await loop.perform(
+        .write(fd, from: buffer, count: count, at: offset, descriptorOwner: self))
       buffer.endKernelAccess(.read)
       return Int(try outcome.value(.write, path: self.path))
     }
