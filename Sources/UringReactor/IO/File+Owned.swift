@@ -35,11 +35,11 @@ extension File {
         // SAFETY: the kernel writes `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then, and no
         // user can reach them: the buffer is consumed into this call.
-        let region = unsafe UnsafeMutableRawBufferPointer(
-          rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
+        let count = min(storage.capacity, File.maximumTransfer)
+        let region = unsafe OwnedOperation.region(of: storage, count: count)
         let fd = unsafe try self.transferDescriptor(for: .read, at: offset, .region(region))
-        let outcome = unsafe await loop.perform(
-          .read(fd: fd, buffer: region, offset: offset), retaining: (storage, self),
+        let outcome = await loop.perform(
+          .read(fd, into: storage, count: count, at: offset, descriptorOwner: self),
           registration: .lazy)
         return .success(Int(try outcome.value(.read, path: self.path)))
       } catch {
@@ -72,11 +72,10 @@ extension File {
       do throws(IOError) {
         // SAFETY: the kernel reads `storage`'s bytes until the final CQE; the
         // in-flight slot retains `storage` (and the file) until then.
-        let region = unsafe UnsafeMutableRawBufferPointer(rebasing: storage.region[..<count])
+        let region = unsafe OwnedOperation.region(of: storage, count: count)
         let fd = unsafe try self.transferDescriptor(for: .write, at: offset, .region(region))
-        let outcome = unsafe await loop.perform(
-          .write(fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset),
-          retaining: (storage, self))
+        let outcome = await loop.perform(
+          .write(fd, from: storage, count: count, at: offset, descriptorOwner: self))
         return .success(Int(try outcome.value(.write, path: self.path)))
       } catch {
         return .failure(error)

@@ -31,17 +31,19 @@ struct OwnedOperation {
   /// The first `count` bytes of `memory`: what a read into it or a write from
   /// it hands the kernel.
   @inline(__always)
-  static func region(of memory: some BackingMemory, count: Int) -> UnsafeMutableRawBufferPointer {
+  static func region(of memory: some SubmissionMemory, count: Int)
+    -> UnsafeMutableRawBufferPointer
+  {
     // SAFETY: the caller stores the result only in an operation that retains
     // `memory` (the factories below) or checks it before building one.
-    unsafe UnsafeMutableRawBufferPointer(rebasing: memory.unsafeRegion[..<count])
+    unsafe UnsafeMutableRawBufferPointer(rebasing: memory.submissionRegion[..<count])
   }
 
   /// `IORING_OP_READ` into the first `count` bytes of `memory`, at `offset`
   /// (`nil`: the file position), on `fd`, which `descriptorOwner` keeps open.
   @inline(__always)
   static func read(
-    _ fd: CInt, into memory: some BackingMemory, count: Int, at offset: UInt64?,
+    _ fd: CInt, into memory: some SubmissionMemory, count: Int, at offset: UInt64?,
     descriptorOwner: AnyObject
   ) -> OwnedOperation {
     // SAFETY: the region is `memory`'s own, and `memory` is the first owner.
@@ -54,7 +56,7 @@ struct OwnedOperation {
   /// (`nil`: the file position), on `fd`, which `descriptorOwner` keeps open.
   @inline(__always)
   static func write(
-    _ fd: CInt, from memory: some BackingMemory, count: Int, at offset: UInt64?,
+    _ fd: CInt, from memory: some SubmissionMemory, count: Int, at offset: UInt64?,
     descriptorOwner: AnyObject
   ) -> OwnedOperation {
     // SAFETY: the region is `memory`'s own, and `memory` is the first owner.
@@ -75,4 +77,20 @@ extension EventLoop {
   ) async -> OperationOutcome {
     unsafe await perform(owned.operation, retaining: owned.owners, registration: registration)
   }
+}
+
+/// Memory an ``OwnedOperation`` can lend to the kernel: an object whose
+/// region is stable for its lifetime, so that retaining the object keeps the
+/// region valid.
+protocol SubmissionMemory: AnyObject {
+  /// The whole region, stable for the object's lifetime.
+  @unsafe var submissionRegion: UnsafeMutableRawBufferPointer { get }
+}
+
+extension SharedBuffer: SubmissionMemory {
+  @unsafe var submissionRegion: UnsafeMutableRawBufferPointer { unsafe unsafeRegion }
+}
+
+extension OwnedBufferStorage: SubmissionMemory {
+  @unsafe var submissionRegion: UnsafeMutableRawBufferPointer { unsafe region }
 }
