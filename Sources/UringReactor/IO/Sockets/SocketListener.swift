@@ -5,7 +5,7 @@ import Uring
 /// connections arrive through a multishot accept (``connections``).
 ///
 /// ```swift
-/// let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+/// let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
 /// print(listener.localAddress)  // 127.0.0.1:40123
 /// for try await connection in listener.connections {
 ///   Task(executorPreference: reactor) { try await serve(connection) }
@@ -49,7 +49,7 @@ public final class SocketListener: Sendable {
   /// - Throws: ``IOError`` carrying `address`: `EADDRINUSE`
   ///   (``IOError/isAddressInUse``), `EACCES`, `EADDRNOTAVAIL`...
   nonisolated(nonsending) public static func listen(
-    on address: SocketAddress,
+    at address: SocketAddress,
     backlog: Int = 1024,
     options: SocketOptions = SocketOptions(reuseAddress: true),
     on reactor: Reactor
