@@ -93,7 +93,7 @@ public final class SocketStream: Sendable {
     try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.liveDescriptor(for: .shutdown)
       _ = try await loop.perform(.shutdown(fd: fd, how: direction.how), retaining: (handle, nil))
-        .value(.shutdown, address: handle.peer)
+        .value(.shutdown, socket: handle)
     }
   }
 
