@@ -28,7 +28,7 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
   public var path: FilePath?
   /// The blocking system call that failed, for work io_uring cannot do that
   /// ran on an ``OffloadPool`` (listing a directory: `getdents64`); its
-  /// `operation` is then ``Opcode/offloaded``. `nil` for ring operations.
+  /// `operation` is then `Opcode.offloaded`. `nil` for ring operations.
   public var systemCall: String?
   /// The socket address it was about (the peer, or the address bound), if any.
   public var address: SocketAddress?

@@ -9,7 +9,7 @@ extension Opcode {
 
 extension IOError {
   /// A refused user access to a buffer, as an I/O error: kind
-  /// ``IOError/Kind/memoryBusy(_:)``, operation ``Uring/Opcode/bufferAccess``
+  /// ``IOError/Kind/memoryBusy(_:)``, operation `Opcode.bufferAccess`
   /// (`EBUSY`).
   public init(_ error: MemoryAccessError) {
     self.init(.memoryBusy(error), operation: .bufferAccess)

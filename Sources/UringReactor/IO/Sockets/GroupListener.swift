@@ -89,15 +89,19 @@ public final class GroupListener: Sendable {
   /// when its handler returns. Connections use their reactor's shared
   /// provided-buffer pool for ``SocketStream/receive()``.
   ///
-  /// - Returns: once every listener is closed (``close()``) and every
-  ///   running handler has returned.
+  /// Returns once every listener is closed (``close()``) and every running
+  /// handler has returned.
+  ///
   /// - Throws: the first listener's accept error (such as `EMFILE`), once
   ///   every listener's serving has ended: a listener that failed stops
   ///   accepting while the others go on until closed.
   ///   ``IOError/Kind/cancelled`` when the calling task is cancelled: every
   ///   listener's serving and every handler's task is cancelled, and awaited.
-  /// - Parameter maximumPending: per listener, accepted connections that may
-  ///   wait for a handler task (backpressure on its multishot accept).
+  /// - Parameters:
+  ///   - maximumPending: per listener, accepted connections that may wait for
+  ///     a handler task (backpressure on its multishot accept).
+  ///   - handler: runs once per connection, in its own task; the connection
+  ///     is closed when it returns.
   nonisolated(nonsending) public func serve(
     maximumPending: Int = 64, _ handler: @escaping @Sendable (SocketStream) async -> Void
   ) async throws(IOError) {

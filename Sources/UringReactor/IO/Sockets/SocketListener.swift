@@ -17,7 +17,7 @@ import Uring
 ///   reference does the same on the loop thread. A Unix-domain socket file is
 ///   not removed.
 /// - Thread-safety: `Sendable`; every method may be called from any task.
-/// - Cancellation: see ``connections(maximumPending:buffers:)`` and ``accept()``.
+/// - Cancellation: see ``connections(maximumPending:buffers:)`` and ``accept(buffers:)``.
 /// - Many cores: ``GroupListener`` listens on every reactor of a
 ///   ``ReactorGroup`` with one listener each (`SO_REUSEPORT`).
 public final class SocketListener: Sendable {
