@@ -206,7 +206,10 @@ struct SocketDeadlineTests {
         buffer = outcome.buffer
         return outcome.result
       }
-      #expect(throws: IOError(.timedOut, operation: .sendZC, address: client.remoteAddress)) {
+      // Errors of a connected stream name both ends.
+      var timedOut = IOError(.timedOut, operation: .sendZC, address: client.remoteAddress)
+      timedOut.localAddress = try await client.localAddress()
+      #expect(throws: timedOut) {
         try result.get()
       }
       #expect(buffer.count == 3)
@@ -216,9 +219,9 @@ struct SocketDeadlineTests {
           await client.sendZeroCopy(from: OwnedBuffer([1, 2, 3])).result
         }
       }
-      await #expect(
-        throws: IOError(.cancelled, operation: .sendZC, address: client.remoteAddress)
-      ) {
+      var cancelledError = timedOut
+      cancelledError.kind = .cancelled
+      await #expect(throws: cancelledError) {
         try await cancelled.value.get()
       }
       #expect(recorder.preparedCount(.sendZC) == 0)

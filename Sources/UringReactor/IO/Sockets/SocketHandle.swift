@@ -127,7 +127,12 @@ extension SocketHandle {
   func naming(_ error: IOError) -> IOError {
     var error = error
     error.address = peer
-    if let fd = descriptor { error.localAddress = socketName(fd, peer: false) }
+    if let fd = descriptor, let local = socketName(fd, peer: false) {
+      // An unnamed Unix-domain socket (one end of a pair) names nothing,
+      // as its peer's `nil` address does.
+      if case .unix(let unix) = local, unix.pathBytes.isEmpty { return error }
+      error.localAddress = local
+    }
     return error
   }
 
