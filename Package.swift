@@ -13,21 +13,17 @@ let librarySwift: [SwiftSetting] = strictSwift + [.strictMemorySafety()]
 
 let testSwift: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+// Linux only (io_uring): SwiftPM has no Linux platform entry, so none is
+// declared; the package does not build elsewhere (Glibc, liburing).
 let package = Package(
   name: "UringReactor",
-  platforms: [.macOS(.v15)],
+  // Libraries only. The examples and tools below are executable targets of
+  // this (root) package: `swift build --product X` and `swift run X` still
+  // build and run them here, and a client that depends on the package never
+  // builds them.
   products: [
     .library(name: "UringReactor", targets: ["UringReactor"]),
     .library(name: "Uring", targets: ["Uring"]),
-    .executable(name: "uring-bench", targets: ["uring-bench"]),
-    .executable(name: "uring-probe", targets: ["uring-probe"]),
-    .executable(name: "echo-server", targets: ["echo-server"]),
-    .executable(name: "http-server", targets: ["http-server"]),
-    .executable(name: "global-executor", targets: ["global-executor"]),
-    .executable(name: "main-thread", targets: ["main-thread"]),
-    // For the Benchmarks/ package only (the C baselines); not API.
-    .library(name: "CBaselines", targets: ["CBaselines"]),
-    .executable(name: "uring-cp", targets: ["uring-cp"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
@@ -122,3 +118,11 @@ let package = Package(
     ),
   ]
 )
+
+// The documentation plugin (`swift package generate-documentation`), only when
+// building the docs: scripts/docs.sh sets URING_REACTOR_DOCS=1. A client of
+// the package never resolves, fetches or builds it.
+if Context.environment["URING_REACTOR_DOCS"] != nil {
+  package.dependencies.append(
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}

@@ -12,7 +12,6 @@ import PackageDescription
 
 let package = Package(
   name: "UringReactorBenchmarks",
-  platforms: [.macOS(.v15)],
   dependencies: [
     // `name:` so that the target dependencies below do not depend on the
     // name of the directory the repository was cloned into.
@@ -23,6 +22,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
   ],
   targets: [
+    // Plain C over liburing (the root package's Sources/CBaselines, through
+    // a symbolic link: the root package does not export it as a product).
+    .target(
+      name: "CBaselines", path: "Sources/CBaselines",
+      linkerSettings: [.linkedLibrary("uring")]),
     // Counts every syscall of the process (perf tracepoint raw_syscalls:sys_enter).
     .target(name: "CSyscallCounter"),
     // What both benchmark targets share: the syscall metric, a page-cached
@@ -85,7 +89,7 @@ let package = Package(
       dependencies: [
         "BenchmarkSupport",
         .product(name: "Benchmark", package: "benchmark"),
-        .product(name: "CBaselines", package: "UringReactor"),
+        "CBaselines",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "_NIOFileSystem", package: "swift-nio"),

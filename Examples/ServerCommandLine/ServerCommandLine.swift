@@ -105,7 +105,7 @@ extension ServerCommandLine {
     }
     let exitCode = await Task(executorPreference: reactor) { () async -> Int32 in
       do {
-        let listener = try await SocketListener.listen(on: address, on: reactor)
+        let listener = try await SocketListener.listen(at: address, on: reactor)
         Self.say("listening on \(listener.localAddress)\n")
         try await listener.serve(connectionLimit: connectionLimit, handler)
         try await listener.close()
@@ -129,7 +129,7 @@ extension ServerCommandLine {
     }
     let exitCode = await Task(executorPreference: group) { () async -> Int32 in
       do {
-        let listener = try await GroupListener.listen(on: address, group: group)
+        let listener = try await GroupListener.listen(at: address, group: group)
         Self.say("listening on \(listener.localAddress)\n")
         let limit = connectionLimit
         let served = Counter()

@@ -138,7 +138,7 @@ extension Echo {
     let connections = self.connections
     let result = await Task(executorPreference: reactor) { () async -> Result<Sample, BenchError> in
       do {
-        let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+        let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
         let buffers = try await ProvidedBufferPool.register(
           count: 256, bufferSize: 4096, on: reactor)
         let server = Task(executorPreference: reactor) {

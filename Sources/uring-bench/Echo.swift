@@ -151,7 +151,7 @@ struct Echo: Workload {
     let connections = self.connections
     return await Task(executorPreference: reactor) { () async -> Result<Sample, BenchError> in
       do {
-        let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+        let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
         let buffers = try await ProvidedBufferPool.register(
           count: 256, bufferSize: 4096, on: reactor)
         let server = Task(executorPreference: reactor) {

@@ -16,7 +16,7 @@ struct CloseTests {
     try await withReactor { reactor in
       let file = try await File.open(FilePath(path), .readOnly, on: reactor)
       let (a, b) = try SocketStream.pair(on: reactor)
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let closing = Task(executorPreference: reactor) {
         withUnsafeCurrentTask { $0?.cancel() }
         #expect(Task.isCancelled)
@@ -37,7 +37,7 @@ struct CloseTests {
     try await withReactor { reactor in
       let file = try await File.open(FilePath(path), .readOnly, on: reactor)
       let (a, b) = try SocketStream.pair(on: reactor)
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let buffer = SharedBuffer(capacity: 3)
       try await IODeadline.withDeadline(.now - .seconds(1)) {
         // A read is late, the closes are not refused.

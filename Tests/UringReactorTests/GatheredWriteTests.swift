@@ -134,7 +134,7 @@ struct GatheredWriteTests {
     let descriptorsBefore = openDescriptorCount()
     let alive = (0..<64).map { _ in WeakBox<SharedBuffer>() }
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       let peer = Task {
         try await onThread { () throws -> Int in

@@ -16,7 +16,7 @@ struct GroupListenerTests {
     let group = try ReactorGroup(reactorCount: 2)
     let clientReactor = try Reactor()
     let descriptorsBefore = openDescriptorCount()
-    let listener = try await GroupListener.listen(on: .loopbackIPv4(port: 0), group: group)
+    let listener = try await GroupListener.listen(at: .loopbackIPv4(port: 0), group: group)
     #expect(listener.listeners.count == 2)
     #expect(listener.listeners.allSatisfy { $0.localAddress == listener.localAddress })
     #expect(listener.localAddress.port != 0)
@@ -73,7 +73,7 @@ struct GroupListenerTests {
   /// `.cancelled`; the listeners stay open until closed.
   @Test func cancellingServeEndsEveryListenersServing() async throws {
     let group = try ReactorGroup(reactorCount: 2)
-    let listener = try await GroupListener.listen(on: .loopbackIPv4(port: 0), group: group)
+    let listener = try await GroupListener.listen(at: .loopbackIPv4(port: 0), group: group)
     let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
     let server = Task { () async -> IOError? in
       do throws(IOError) {
@@ -104,7 +104,7 @@ struct GroupListenerTests {
     let address = try SocketAddress.unixPath("/tmp/uring-group-listener-\(getpid())")
     await #expect(throws: IOError(.system(.invalidArgument), operation: .listen, address: address))
     {
-      _ = try await GroupListener.listen(on: address, group: group)
+      _ = try await GroupListener.listen(at: address, group: group)
     }
     await group.shutdown()
   }

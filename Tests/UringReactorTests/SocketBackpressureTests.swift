@@ -179,7 +179,7 @@ struct SocketBackpressureTests {
   @Test(.ownsProcess) func halfClosedConnectionCarriesTheOtherDirection() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv6(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv6(port: 0), on: reactor)
       let server = Task(executorPreference: reactor) { () async throws -> [UInt8] in
         var iterator = listener.connections.makeAsyncIterator()
         let connection = try #require(try await iterator.next())

@@ -133,7 +133,7 @@ struct SocketCancellationTests {
           finals.withLock { $0.append((completion.isNotification, storageAlive.isAlive)) }
         }
       }
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let accepting = Task(executorPreference: reactor) { () async throws -> [UInt8] in
         var iterator = listener.connections.makeAsyncIterator()
         let connection = try #require(try await iterator.next())

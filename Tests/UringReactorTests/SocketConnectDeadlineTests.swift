@@ -18,7 +18,7 @@ struct SocketConnectDeadlineTests {
     try await withReactor { reactor in
       let recorder = OperationRecorder()
       try await recorder.install(on: reactor)
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       let socketsBefore = recorder.preparedCount(.socket)
       do {
@@ -59,7 +59,7 @@ struct SocketConnectDeadlineTests {
       try await recorder.install(on: reactor)
       // Backlog 0: one connection fills the accept queue; nobody accepts.
       let listener = try await SocketListener.listen(
-        on: .loopbackIPv4(port: 0), backlog: 0, on: reactor)
+        at: .loopbackIPv4(port: 0), backlog: 0, on: reactor)
       let address = listener.localAddress
       let queued = try await IODeadline.withDeadline(.now + .seconds(3600)) {
         () async throws(IOError) -> SocketStream in

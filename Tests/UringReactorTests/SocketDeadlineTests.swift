@@ -139,7 +139,7 @@ struct SocketDeadlineTests {
     try await withReactor { reactor in
       let recorder = OperationRecorder()
       try await recorder.install(on: reactor)
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       var connections = listener.connections.makeAsyncIterator()
       do {
         _ = try await IODeadline.withTimeout(.milliseconds(50)) {
@@ -196,7 +196,7 @@ struct SocketDeadlineTests {
     try await withReactor { reactor in
       let recorder = OperationRecorder()
       try await recorder.install(on: reactor)
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let client = try await SocketStream.connect(to: listener.localAddress, on: reactor)
       let server = try await listener.accept()
       var buffer = OwnedBuffer([1, 2, 3])
@@ -206,7 +206,10 @@ struct SocketDeadlineTests {
         buffer = outcome.buffer
         return outcome.result
       }
-      #expect(throws: IOError(.timedOut, operation: .sendZC, address: client.remoteAddress)) {
+      // Errors of a connected stream name both ends.
+      var timedOut = IOError(.timedOut, operation: .sendZC, address: client.remoteAddress)
+      timedOut.localAddress = try await client.localAddress()
+      #expect(throws: timedOut) {
         try result.get()
       }
       #expect(buffer.count == 3)
@@ -216,9 +219,9 @@ struct SocketDeadlineTests {
           await client.sendZeroCopy(from: OwnedBuffer([1, 2, 3])).result
         }
       }
-      await #expect(
-        throws: IOError(.cancelled, operation: .sendZC, address: client.remoteAddress)
-      ) {
+      var cancelledError = timedOut
+      cancelledError.kind = .cancelled
+      await #expect(throws: cancelledError) {
         try await cancelled.value.get()
       }
       #expect(recorder.preparedCount(.sendZC) == 0)
@@ -248,7 +251,7 @@ struct SocketDeadlineTests {
         }
       }
       let listener = try await SocketListener.listen(
-        on: .loopbackIPv4(port: 0),
+        at: .loopbackIPv4(port: 0),
         options: SocketOptions(receiveBufferSize: 4096, reuseAddress: true), on: reactor)
       let client = try await SocketStream.connect(
         to: listener.localAddress, options: SocketOptions(sendBufferSize: 4096), on: reactor)

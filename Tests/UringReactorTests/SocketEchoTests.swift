@@ -38,7 +38,7 @@ struct SocketEchoTests {
     #expect(raiseDescriptorLimit() >= 2 * connectionCount + 64)
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let server = serveEcho(listener, connections: connectionCount, on: reactor)
       let address = listener.localAddress
       let echoed = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -79,7 +79,7 @@ struct SocketEchoTests {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let listener = try await SocketListener.listen(
-        on: .loopbackIPv4(port: 0), backlog: 1024, on: reactor)
+        at: .loopbackIPv4(port: 0), backlog: 1024, on: reactor)
       let served = Task(executorPreference: reactor) { () async throws -> Int in
         try await withThrowingTaskGroup(of: Void.self) { group in
           var accepted = 0
@@ -124,7 +124,7 @@ struct SocketEchoTests {
   @Test(.ownsProcess) func connectionsNobodyTookAreClosed() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       let gate = Gate()
       let server = Task(executorPreference: reactor) { () async throws -> SocketStream? in

@@ -32,7 +32,7 @@ func startExampleServer(_ name: String, _ arguments: [String]) throws -> (
   let server = try ChildProcess(SocketExamples.path(name)!, ["127.0.0.1:0"] + arguments)
   let line = server.readLine() ?? ""
   guard line.hasPrefix("listening on "),
-    let address = SocketAddress(String(line.dropFirst("listening on ".count)))
+    let address = try? SocketAddress(parsing: String(line.dropFirst("listening on ".count)))
   else {
     throw RawSocketError(call: "\(name) printed '\(line)'", errno: 0)
   }

@@ -12,7 +12,7 @@ struct SocketFailureTests {
   @Test(.ownsProcess) func vanishingClientsDoNotDisturbTheOthers() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       let vanishing = 8
       // The server reads the first half of each request; the client vanishes
@@ -87,7 +87,7 @@ struct SocketFailureTests {
   @Test func connectionRefusedIsTypedAndNamesTheAddress() async throws {
     try await withReactor { reactor in
       // A port nobody listens on: bind one, note it, close it.
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       try await listener.close()
       do {
@@ -104,9 +104,9 @@ struct SocketFailureTests {
 
   @Test func addressInUseIsTyped() async throws {
     try await withReactor { reactor in
-      let first = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let first = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       do {
-        _ = try await SocketListener.listen(on: first.localAddress, on: reactor)
+        _ = try await SocketListener.listen(at: first.localAddress, on: reactor)
         Issue.record("bound an address in use")
       } catch let error as IOError {
         #expect(error.isAddressInUse)
@@ -115,9 +115,9 @@ struct SocketFailureTests {
       }
       // With SO_REUSEPORT on both, the kernel shares the port.
       let a = try await SocketListener.listen(
-        on: .loopbackIPv4(port: 0), options: SocketOptions(reusePort: true), on: reactor)
+        at: .loopbackIPv4(port: 0), options: SocketOptions(reusePort: true), on: reactor)
       let b = try await SocketListener.listen(
-        on: a.localAddress, options: SocketOptions(reusePort: true), on: reactor)
+        at: a.localAddress, options: SocketOptions(reusePort: true), on: reactor)
       #expect(a.localAddress == b.localAddress)
       for listener in [first, a, b] { try await listener.close() }
     }
@@ -133,7 +133,7 @@ struct SocketFailureTests {
       try await recorder.install(on: reactor)
       // Backlog 0: one connection fills the accept queue; nobody accepts.
       let listener = try await SocketListener.listen(
-        on: .loopbackIPv4(port: 0), backlog: 0, on: reactor)
+        at: .loopbackIPv4(port: 0), backlog: 0, on: reactor)
       let address = listener.localAddress
       let queued = try await SocketStream.connect(to: address, timeout: .seconds(5), on: reactor)
       do {

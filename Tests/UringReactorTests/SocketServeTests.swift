@@ -12,7 +12,7 @@ struct SocketServeTests {
   @Test(.ownsProcess) func eachConnectionGetsAHandlerOnTheReactorAndIsClosedAfterIt() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let onReactor = Locked<[Bool]>([])
       let server = Task {
         try await listener.serve(connectionLimit: 3) { connection in
@@ -41,7 +41,7 @@ struct SocketServeTests {
 
   @Test func aLimitOfZeroAcceptsNothing() async throws {
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       try await listener.serve(connectionLimit: 0) { _ in Issue.record("a connection was served") }
       try await listener.close()
     }
@@ -50,7 +50,7 @@ struct SocketServeTests {
   @Test(.ownsProcess) func cancellingServeCancelsTheHandlersAndWaitsForThem() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
       let handlerSaw = Locked<IOError.Kind?>(nil)
       let server = Task { () async -> IOError? in
@@ -85,7 +85,7 @@ struct SocketServeTests {
   @Test(.ownsProcess) func closingTheListenerEndsServingAfterTheRunningHandlers() async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
       let server = Task {
         try await listener.serve { connection in

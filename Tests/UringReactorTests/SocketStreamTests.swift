@@ -10,7 +10,7 @@ struct SocketStreamTests {
   func echoOneMessage(_ loopback: SocketAddress) async throws {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: loopback, on: reactor)
+      let listener = try await SocketListener.listen(at: loopback, on: reactor)
       let address = listener.localAddress
       #expect(address.port != 0)
       let server = serveEcho(listener, connections: 1, on: reactor)
@@ -31,7 +31,7 @@ struct SocketStreamTests {
 
   @Test func optionsAreSetAndReadBack() async throws {
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let client = try await SocketStream.connect(
         to: listener.localAddress, options: SocketOptions(noDelay: true), on: reactor)
       var options = try await client.options()
@@ -68,7 +68,7 @@ struct SocketStreamTests {
   @Test(arguments: [SocketAddress.loopbackIPv4(port: 0), .loopbackIPv6(port: 0)])
   func noDelayIsOnByDefault(_ loopback: SocketAddress) async throws {
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: loopback, on: reactor)
+      let listener = try await SocketListener.listen(at: loopback, on: reactor)
       let client = try await SocketStream.connect(to: listener.localAddress, on: reactor)
       var connections = listener.connections.makeAsyncIterator()
       let accepted = try #require(try await connections.next())
@@ -89,7 +89,7 @@ struct SocketStreamTests {
 
       // The options can keep Nagle's algorithm, on either end.
       let nagle = SocketOptions(noDelay: false, reuseAddress: true)
-      let quiet = try await SocketListener.listen(on: loopback, options: nagle, on: reactor)
+      let quiet = try await SocketListener.listen(at: loopback, options: nagle, on: reactor)
       let slowClient = try await SocketStream.connect(
         to: quiet.localAddress, options: SocketOptions(noDelay: false), on: reactor)
       var quietConnections = quiet.connections.makeAsyncIterator()

@@ -19,7 +19,7 @@ struct UnixSocketTests {
     let descriptorsBefore = openDescriptorCount()
     try await withReactor { reactor in
       let address = try SocketAddress(parsing: "unix:" + path)
-      let listener = try await SocketListener.listen(on: address, on: reactor)
+      let listener = try await SocketListener.listen(at: address, on: reactor)
       #expect(listener.localAddress == address)
       let server = serveEcho(listener, connections: 1, on: reactor)
       let client = try await SocketStream.connect(to: address, on: reactor)

@@ -15,7 +15,7 @@ struct ReactorEchoFixture: Sendable {
   /// otherwise read into one reused `SharedBuffer` and write it back.
   static func start(provided: Bool) async throws -> ReactorEchoFixture {
     let reactor = try Shared.reactor()
-    let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+    let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
     let pool =
       provided
       ? try await ProvidedBufferPool.register(count: 256, bufferSize: 4096, on: reactor) : nil

@@ -5,7 +5,7 @@ extension ReactorGroup: TaskExecutor {
   /// - On one of the group's reactors, the job is queued on that reactor
   ///   (local first: no lock shared with the others in the common case, no
   ///   wake-up). It runs there unless an idle sibling takes it first (work
-  ///   stealing, see ``GroupScheduler``).
+  ///   stealing, see `GroupScheduler`).
   /// - A job that goes on inside a reactor's own code stays on that reactor
   ///   and cannot be taken: a task resumed by that reactor's completion, wait
   ///   deadline or other wait (its operation's memory, descriptor and

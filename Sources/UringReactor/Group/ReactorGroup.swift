@@ -60,8 +60,11 @@ public final class ReactorGroup: Sendable {
   /// `"\(options.name)-\(index)"`.
   ///
   /// - Parameters:
+  ///   - reactorCount: how many reactors (`nil`: one per usable CPU).
+  ///   - pinning: which CPUs the reactors' threads are pinned to, if any.
   ///   - offloadThreads: threads of the ``offloadPool`` (default 2).
-  /// - Throws: ``UringUnavailableError`` if a ring cannot be created; the
+  ///   - options: every reactor's options; each gets its own ring.
+  /// - Throws: `UringUnavailableError` if a ring cannot be created; the
   ///   reactors already started are shut down first.
   public convenience init(
     reactorCount: Int? = nil, pinning: Pinning = .none, offloadThreads: Int = 2,

@@ -1,5 +1,5 @@
 extension File {
-  /// ``read(into:at:)`` due by `deadline`: the read is linked to an
+  /// ``read(into:at:)->Int`` due by `deadline`: the read is linked to an
   /// `IORING_OP_LINK_TIMEOUT`. If the deadline passes first, the kernel cancels
   /// the read and this throws ``IOError/Kind/timedOut``; the buffer stays lent
   /// to the kernel (user access refused) until the read's own CQE, like any
@@ -12,7 +12,7 @@ extension File {
     }
   }
 
-  /// ``read(into:at:)`` due within `timeout` from now; see
+  /// ``read(into:at:)->Int`` due within `timeout` from now; see
   /// ``read(into:at:deadline:)``.
   public func read(
     into buffer: SharedBuffer, at offset: UInt64? = nil, timeout: Duration
@@ -20,7 +20,7 @@ extension File {
     try await read(into: buffer, at: offset, deadline: .now + timeout)
   }
 
-  /// ``write(from:at:)`` due by `deadline` (`IORING_OP_LINK_TIMEOUT`): on
+  /// ``write(from:at:)->Int`` due by `deadline` (`IORING_OP_LINK_TIMEOUT`): on
   /// expiry the kernel cancels the write and this throws
   /// ``IOError/Kind/timedOut``; the buffer stays lent until the write's CQE.
   public func write(
@@ -31,7 +31,7 @@ extension File {
     }
   }
 
-  /// ``write(from:at:)`` due within `timeout` from now; see
+  /// ``write(from:at:)->Int`` due within `timeout` from now; see
   /// ``write(from:at:deadline:)``.
   public func write(
     from buffer: SharedBuffer, at offset: UInt64? = nil, timeout: Duration

@@ -49,7 +49,7 @@ extension File {
   /// it until its CQE.
   ///
   /// Thread-safety: call from any task. Cancellation: as
-  /// ``readAll(into:at:)``; the bytes of writes that completed before stay
+  /// ``readAll(into:at:)->Int``; the bytes of writes that completed before stay
   /// written.
   nonisolated(nonsending) public func writeAll(from buffer: SharedBuffer, at offset: UInt64? = nil)
     async throws(IOError)
@@ -73,7 +73,7 @@ extension File {
   ///
   /// Ownership: the buffer is consumed until the last CQE (as
   /// ``read(into:at:)-(OwnedBuffer,_)``). Thread-safety and cancellation: as
-  /// ``readAll(into:at:)``.
+  /// ``readAll(into:at:)->Int``.
   nonisolated(nonsending) public func readAll(
     into buffer: consuming OwnedBuffer, at offset: UInt64? = nil
   ) async -> IOResult<OwnedBuffer> {
@@ -112,7 +112,7 @@ extension File {
   ///
   /// - Throws: ``IOError/Kind/invalidRequest(_:)`` when the file holds more
   ///   than `limit` bytes (nothing beyond the limit is kept); the errors of
-  ///   ``readAll(into:at:)``.
+  ///   ``readAll(into:at:)->Int``.
   nonisolated(nonsending) public func readToEnd(
     from offset: UInt64 = 0, limit: Int = 1 << 30, chunkSize: Int = 1 << 20
   ) async throws(IOError) -> [UInt8] {

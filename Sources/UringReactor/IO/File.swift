@@ -72,7 +72,8 @@ public final class File: Sendable {
   }
 
   /// Opens `path` (`IORING_OP_OPENAT`), relative to the working directory
-  /// unless `directory` is given. `O_CLOEXEC` is always added.
+  /// unless `directory` (an open directory, kept alive until the CQE) is
+  /// given. `O_CLOEXEC` is always added.
   ///
   /// `path` is a `FilePath` or text; text holding a NUL byte is refused with
   /// `EINVAL` before anything is submitted (see ``FilePathConvertible``).
@@ -85,18 +86,18 @@ public final class File: Sendable {
     _ mode: FileDescriptor.AccessMode,
     options: FileDescriptor.OpenOptions = [],
     permissions: FilePermissions? = nil,
-    relativeTo directory: FileDescriptor? = nil,
+    relativeTo directory: File? = nil,
     on reactor: Reactor
   ) async throws(IOError) -> File {
     let path = try path.filePath(for: .openat)
     let cPath = CStringBox(path)
     let flags = mode.rawValue | options.rawValue | O_CLOEXEC
     let permissionBits = UInt32(permissions?.rawValue ?? 0)
-    let directoryFD = directory?.rawValue ?? AT_FDCWD
     let fd = try await reactor.onLoop { loop throws(IOError) in
-      unsafe try await loop.perform(
+      let directoryFD = try directory?.liveDescriptor(for: .openat) ?? AT_FDCWD
+      return unsafe try await loop.perform(
         .openat(directory: directoryFD, path: cPath.pointer, flags: flags, mode: permissionBits),
-        retaining: (cPath, nil), createsDescriptor: true
+        retaining: (cPath, directory), createsDescriptor: true
       ).value(.openat, path: path)
     }
     return try await File.adopt(opened: fd, flags: flags, path: path, on: reactor)

@@ -7,7 +7,7 @@
 /// ``File/reads(at:size:depth:deadline:)``). It keeps `depth` reads in
 /// flight from one consuming task, with results in order and backpressure,
 /// where the alternative is `depth` tasks each awaiting
-/// ``File/read(into:at:)``. It is not faster: on page-cached 4 KiB reads it
+/// ``File/read(into:at:)->Int``. It is not faster: on page-cached 4 KiB reads it
 /// runs at 0.9x the rate of the tasks (`uring-bench`, `reactor-stream`
 /// against `reactor`), the chunk handling costing about what the tasks'
 /// switches cost; choose it for the shape of the code.

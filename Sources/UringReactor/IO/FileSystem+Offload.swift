@@ -17,7 +17,7 @@ extension FileSystem {
   /// Every entry of the directory `path` (not `.` and `..`), in the file
   /// system's order: ``entries(of:relativeTo:batchSize:)`` collected.
   ///
-  /// - Throws: ``IOError`` with ``Opcode/offloaded`` and the failing call
+  /// - Throws: ``IOError`` with `Opcode.offloaded` and the failing call
   ///   (`openat`, `readdir`): `ENOENT`, `ENOTDIR`, `EACCES`; or
   ///   ``IOError/Kind/cancelled``.
   nonisolated(nonsending) public func contentsOfDirectory(

@@ -28,10 +28,13 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
   public var path: FilePath?
   /// The blocking system call that failed, for work io_uring cannot do that
   /// ran on an ``OffloadPool`` (listing a directory: `getdents64`); its
-  /// `operation` is then ``Opcode/offloaded``. `nil` for ring operations.
+  /// `operation` is then `Opcode.offloaded`. `nil` for ring operations.
   public var systemCall: String?
   /// The socket address it was about (the peer, or the address bound), if any.
   public var address: SocketAddress?
+  /// This side's address, for an error on a connected stream when it is
+  /// known: the description then reads `send 127.0.0.1:5000 -> 127.0.0.1:41234`.
+  public var localAddress: SocketAddress?
 
   public init(_ kind: Kind, operation: Opcode, path: FilePath? = nil, systemCall: String? = nil) {
     self.kind = kind
@@ -67,8 +70,27 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
       case .memoryBusy(let error): "\(error)"
       case .invalidRequest(let reason): reason
       }
-    let pathText = (path.map { " '\($0)'" } ?? "") + (address.map { " \($0)" } ?? "")
-    return "\(systemCall ?? operation.name)\(pathText): \(what)"
+    let pathText = (path.map { " '\($0)'" } ?? "") + Self.addressText(localAddress, address)
+    let name = operation == .bufferAccess ? "buffer access" : operation.name
+    return "\(systemCall ?? name)\(pathText): \(what)"
+  }
+}
+
+extension IOError {
+  /// ` local -> peer`, ` peer` or nothing; an unnamed Unix-domain address
+  /// (`unix:`) names nothing and is left out.
+  private static func addressText(_ local: SocketAddress?, _ peer: SocketAddress?) -> String {
+    func named(_ address: SocketAddress?) -> String? {
+      guard let address else { return nil }
+      if case .unix(let unix) = address, unix.pathBytes.isEmpty { return nil }
+      return address.description
+    }
+    switch (named(local), named(peer)) {
+    case (let local?, let peer?): return " \(local) -> \(peer)"
+    case (nil, let peer?): return " \(peer)"
+    case (let local?, nil): return " \(local)"
+    case (nil, nil): return ""
+    }
   }
 }
 

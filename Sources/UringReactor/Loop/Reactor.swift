@@ -55,7 +55,7 @@ public final class Reactor: Sendable {
 
   /// Starts a reactor thread and its ring.
   ///
-  /// - Throws: ``UringUnavailableError`` when io_uring cannot be used here; the
+  /// - Throws: `UringUnavailableError` when io_uring cannot be used here; the
   ///   error names the cause and what to do.
   public convenience init(options: ReactorOptions = ReactorOptions()) throws(UringUnavailableError)
   {

@@ -39,9 +39,12 @@ public struct MemoryRegion: Sendable, Hashable, CustomStringConvertible {
 
   /// Checks `regions` for a vectored operation on memory of `size` bytes.
   ///
-  /// - Parameter forKernelWrites: the kernel writes the regions (a read from a
-  ///   file or socket): overlapping regions are refused too, since the bytes
-  ///   read into the overlap would depend on the kernel's order.
+  /// - Parameters:
+  ///   - regions: the regions, in the order of the operation.
+  ///   - size: the bytes of the memory they are in.
+  ///   - forKernelWrites: the kernel writes the regions (a read from a file or
+  ///     socket): overlapping regions are refused too, since the bytes read
+  ///     into the overlap would depend on the kernel's order.
   /// - Throws: ``MemoryRegionError`` naming the first offending region.
   ///
   /// Vectored operations call this themselves; it is public so that callers

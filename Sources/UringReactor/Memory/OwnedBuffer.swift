@@ -23,7 +23,7 @@ import Glibc
 public struct OwnedBuffer: ~Copyable, Sendable {
   /// The bytes; shared only with the in-flight slot of the operation the
   /// buffer is consumed into.
-  let storage: OwnedBufferStorage
+  @usableFromInline let storage: OwnedBufferStorage
   /// How many bytes (from the start) are filled.
   public internal(set) var count: Int
 
@@ -48,7 +48,9 @@ public struct OwnedBuffer: ~Copyable, Sendable {
   /// Whether no byte is filled.
   public var isEmpty: Bool { count == 0 }
 
-  /// Reads the filled bytes (`0..<count`).
+  /// Reads the filled bytes (`0..<count`). Inlinable: a client's `body` is
+  /// specialized and inlined into its caller.
+  @inlinable
   public func withBytes<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
     // SAFETY: the caller owns (or borrows) the only `OwnedBuffer` over this
     // storage, so the kernel is not using it; `count <= capacity`.
@@ -85,6 +87,7 @@ public struct OwnedBuffer: ~Copyable, Sendable {
 /// The memory behind an ``OwnedBuffer``: page-aligned, freed when the last
 /// reference (the buffer's or an in-flight slot's) is gone.
 @safe
+@usableFromInline
 final class OwnedBufferStorage: @unchecked Sendable {
   // @safe: it owns its allocation (freed in deinit); operations retain the storage.
   let capacity: Int
@@ -108,7 +111,7 @@ final class OwnedBufferStorage: @unchecked Sendable {
     unsafe free(base)
   }
 
-  var region: UnsafeMutableRawBufferPointer {
+  @usableFromInline var region: UnsafeMutableRawBufferPointer {
     unsafe UnsafeMutableRawBufferPointer(start: base, count: capacity)
   }
 }

@@ -62,7 +62,7 @@ public final class RegisteredBufferPool: Sendable {
   /// `reactor`'s ring (`io_uring_register_buffers`, on the loop thread).
   ///
   /// Registration pins the pages; they count against `RLIMIT_MEMLOCK` unless
-  /// the process has `CAP_IPC_LOCK` (``RingRegistrationError/Cause/lockedMemoryLimit``).
+  /// the process has `CAP_IPC_LOCK` (`RingRegistrationError.Cause.lockedMemoryLimit`).
   ///
   /// Thread-safety: call from any task. Cancellation: registration is quick
   /// and is not interrupted.

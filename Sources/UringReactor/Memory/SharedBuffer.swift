@@ -32,7 +32,8 @@ public final class SharedBuffer: BackingMemory {
   // SAFETY: allocated with posix_memalign in `init`, zero-filled, freed in
   // `deinit`, which runs only after the last in-flight operation's slot (and
   // every user) dropped its reference.
-  nonisolated(unsafe) private let base: UnsafeMutableRawPointer
+  // @usableFromInline: read by the inlinable accessors below.
+  @usableFromInline nonisolated(unsafe) let base: UnsafeMutableRawPointer
   private let state = Locked(AccessState())
 
   /// The page size the start is aligned to.
@@ -75,6 +76,10 @@ public final class SharedBuffer: BackingMemory {
   public var isKernelReading: Bool { state.withLock { $0.kernelReaders > 0 } }
 
   /// Reads the filled bytes. Refused while the kernel may write them.
+  ///
+  /// Inlinable, so that a client's `body` is specialized and inlined into
+  /// its caller (the access check stays one call).
+  @inlinable
   public func withBytes<R, E: Error>(
     _ body: (RawSpan) throws(E) -> R
   ) throws(BufferAccessError<E>) -> R {
@@ -93,7 +98,8 @@ public final class SharedBuffer: BackingMemory {
 
   /// Mutates the whole capacity and sets the filled count to what `body`
   /// returns. Refused while the kernel reads or writes the buffer, or another
-  /// user reads or writes it.
+  /// user reads or writes it. Inlinable, as ``withBytes(_:)``.
+  @inlinable
   public func withMutableBytes<E: Error>(
     _ body: (inout MutableRawSpan) throws(E) -> Int
   ) throws(BufferAccessError<E>) {
@@ -154,7 +160,7 @@ public final class SharedBuffer: BackingMemory {
     }
   }
 
-  private func beginUser(writing: Bool) throws(MemoryAccessError) -> Int {
+  @usableFromInline func beginUser(writing: Bool) throws(MemoryAccessError) -> Int {
     try state.withLock { state throws(MemoryAccessError) -> Int in
       if state.kernelWriters > 0 { throw MemoryAccessError(.kernelWriting) }
       if writing && state.kernelReaders > 0 { throw MemoryAccessError(.kernelReading) }
@@ -169,7 +175,7 @@ public final class SharedBuffer: BackingMemory {
     }
   }
 
-  private func endUser(writing: Bool, count: Int? = nil) {
+  @usableFromInline func endUser(writing: Bool, count: Int? = nil) {
     state.withLock { state in
       if writing { state.userWriters -= 1 } else { state.userReaders -= 1 }
       if let count { state.count = count }

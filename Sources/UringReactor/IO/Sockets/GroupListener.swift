@@ -6,7 +6,7 @@
 ///
 /// ```swift
 /// let group = try ReactorGroup()
-/// let listener = try await GroupListener.listen(on: .anyIPv4(port: 8080), group: group)
+/// let listener = try await GroupListener.listen(at: .anyIPv4(port: 8080), group: group)
 /// try await listener.serve { connection in
 ///   // Runs on the reactor that accepted `connection`.
 ///   while let bytes = try? await connection.receive() {
@@ -38,7 +38,7 @@ public final class GroupListener: Sendable {
   }
 
   /// Creates a listening stream socket on each reactor of `group` (as
-  /// ``SocketListener/listen(on:backlog:options:on:)``, `IORING_OP_SOCKET`,
+  /// ``SocketListener/listen(at:backlog:options:on:)``, `IORING_OP_SOCKET`,
   /// `bind(2)`, `listen(2)`), all bound to `address` with `SO_REUSEPORT`
   /// set whatever `options` says. With port 0, the port the kernel picks for
   /// the first socket is the one the others bind.
@@ -49,11 +49,11 @@ public final class GroupListener: Sendable {
   ///
   /// - Throws: ``IOError``: `EINVAL` (operation `.listen`) for a
   ///   Unix-domain address, which cannot be shared; the errors of
-  ///   ``SocketListener/listen(on:backlog:options:on:)``, such as
+  ///   ``SocketListener/listen(at:backlog:options:on:)``, such as
   ///   `EADDRINUSE` when a socket without `SO_REUSEPORT` holds the address.
   ///   Sockets already created are closed before it throws.
   nonisolated(nonsending) public static func listen(
-    on address: SocketAddress,
+    at address: SocketAddress,
     backlog: Int = 1024,
     options: SocketOptions = SocketOptions(reuseAddress: true),
     group: ReactorGroup
@@ -68,7 +68,7 @@ public final class GroupListener: Sendable {
     do throws(IOError) {
       for reactor in group.reactors {
         let listener = try await SocketListener.listen(
-          on: bound, backlog: backlog, options: settings, on: reactor)
+          at: bound, backlog: backlog, options: settings, on: reactor)
         if listeners.isEmpty, let port = listener.localAddress.port {
           bound = address.withPort(port)
         }
@@ -89,15 +89,19 @@ public final class GroupListener: Sendable {
   /// when its handler returns. Connections use their reactor's shared
   /// provided-buffer pool for ``SocketStream/receive()``.
   ///
-  /// - Returns: once every listener is closed (``close()``) and every
-  ///   running handler has returned.
+  /// Returns once every listener is closed (``close()``) and every running
+  /// handler has returned.
+  ///
   /// - Throws: the first listener's accept error (such as `EMFILE`), once
   ///   every listener's serving has ended: a listener that failed stops
   ///   accepting while the others go on until closed.
   ///   ``IOError/Kind/cancelled`` when the calling task is cancelled: every
   ///   listener's serving and every handler's task is cancelled, and awaited.
-  /// - Parameter maximumPending: per listener, accepted connections that may
-  ///   wait for a handler task (backpressure on its multishot accept).
+  /// - Parameters:
+  ///   - maximumPending: per listener, accepted connections that may wait for
+  ///     a handler task (backpressure on its multishot accept).
+  ///   - handler: runs once per connection, in its own task; the connection
+  ///     is closed when it returns.
   nonisolated(nonsending) public func serve(
     maximumPending: Int = 64, _ handler: @escaping @Sendable (SocketStream) async -> Void
   ) async throws(IOError) {

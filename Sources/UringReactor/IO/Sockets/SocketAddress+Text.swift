@@ -1,9 +1,12 @@
 import Glibc
 
-extension SocketAddress: CustomStringConvertible, LosslessStringConvertible {
+extension SocketAddress: CustomStringConvertible {
   /// Parses the usual text forms: `"127.0.0.1:8080"`, `"[::1]:443"`,
   /// `"[fe80::1%eth0]:80"`, `"/tmp/sock"`, `"unix:/tmp/sock"`,
   /// `"unix:relative"`, `"@abstract"`, `"unix:"` (an unnamed socket).
+  ///
+  /// This is the one parser: where a missing address is not an error, write
+  /// `try? SocketAddress(parsing: text)`.
   ///
   /// - Throws: ``SocketAddressError`` naming what is wrong. Host names are not
   ///   resolved (`"localhost:80"` is refused).
@@ -20,12 +23,6 @@ extension SocketAddress: CustomStringConvertible, LosslessStringConvertible {
     } else {
       self = .ipv4(try Self.parseIPv4(text))
     }
-  }
-
-  /// Parses `description` as ``init(parsing:)`` does; `nil` if it is not an address.
-  public init?(_ description: String) {
-    guard let address = try? SocketAddress(parsing: description) else { return nil }
-    self = address
   }
 
   /// The usual text form, which ``init(parsing:)`` reads back:

@@ -120,7 +120,39 @@ final class SocketHandle: @unchecked Sendable {
   }
 }
 
+extension SocketHandle {
+  /// `error` naming both ends of the stream: the peer and, if the descriptor
+  /// is still open, this side's address (`getsockname(2)`, made only on this
+  /// error path). Loop thread.
+  func naming(_ error: IOError) -> IOError {
+    var error = error
+    error.address = peer
+    if let fd = descriptor, let local = socketName(fd, peer: false) {
+      // An unnamed Unix-domain socket (one end of a pair) names nothing,
+      // as its peer's `nil` address does.
+      if case .unix(let unix) = local, unix.pathBytes.isEmpty { return error }
+      error.localAddress = local
+    }
+    return error
+  }
+
+  /// An error of `operation` naming both ends, as ``naming(_:)``.
+  func error(_ kind: IOError.Kind, _ operation: Opcode) -> IOError {
+    naming(IOError(kind, operation: operation))
+  }
+}
+
 extension OperationOutcome {
+  /// The non-negative result, or the error it stands for, naming both ends
+  /// of `socket` (``SocketHandle/naming(_:)``).
+  func value(_ operation: Opcode, socket: SocketHandle) throws(IOError) -> Int32 {
+    do {
+      return try value(operation)
+    } catch {
+      throw socket.naming(error)
+    }
+  }
+
   /// The non-negative result, or the error it stands for, naming `address`.
   func value(_ operation: Opcode, address: SocketAddress?) throws(IOError) -> Int32 {
     do {

@@ -27,8 +27,11 @@ extension SocketListener {
   ///   none queued, a deadline already past throws at once. The deadline is
   ///   an entry in the loop's timer heap, not an SQE per call.
   ///
-  /// - Parameter buffers: the pool the connections' ``SocketStream/receive()``
-  ///   uses (`nil`: the reactor's shared pool).
+  /// - Parameters:
+  ///   - maximumPending: accepted connections that may wait for `next()`
+  ///     (backpressure on the multishot accept).
+  ///   - buffers: the pool the connections' ``SocketStream/receive()`` uses
+  ///     (`nil`: the reactor's shared pool).
   public func connections(
     maximumPending: Int = 64, buffers: ProvidedBufferPool? = nil
   ) -> Connections {

@@ -14,9 +14,10 @@ extension SocketListener {
   /// }
   /// ```
   ///
-  /// - Returns: once `connectionLimit` connections have been accepted and
-  ///   all their handlers have returned, or once the listener is closed and
-  ///   the running handlers have returned.
+  /// Returns once `connectionLimit` connections have been accepted and all
+  /// their handlers have returned, or once the listener is closed and the
+  /// running handlers have returned.
+  ///
   /// - Throws: the first accept error (such as `EMFILE`), after the running
   ///   handlers have returned; no connection is accepted after it. Iterate
   ///   ``connections(maximumPending:buffers:)`` yourself to go on accepting
@@ -35,6 +36,8 @@ extension SocketListener {
   ///     task to be created (backpressure on the multishot accept).
   ///   - buffers: the pool the connections' ``SocketStream/receive()`` uses
   ///     (`nil`: the reactor's shared pool).
+  ///   - handler: runs once per connection, in a task that prefers the
+  ///     listener's reactor; the connection is closed when it returns.
   nonisolated(nonsending) public func serve(
     connectionLimit: Int? = nil, maximumPending: Int = 64, buffers: ProvidedBufferPool? = nil,
     _ handler: @escaping @Sendable (SocketStream) async -> Void

@@ -5,7 +5,7 @@ import Uring
 /// connections arrive through a multishot accept (``connections``).
 ///
 /// ```swift
-/// let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+/// let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
 /// print(listener.localAddress)  // 127.0.0.1:40123
 /// for try await connection in listener.connections {
 ///   Task(executorPreference: reactor) { try await serve(connection) }
@@ -17,7 +17,7 @@ import Uring
 ///   reference does the same on the loop thread. A Unix-domain socket file is
 ///   not removed.
 /// - Thread-safety: `Sendable`; every method may be called from any task.
-/// - Cancellation: see ``connections(maximumPending:buffers:)`` and ``accept()``.
+/// - Cancellation: see ``connections(maximumPending:buffers:)`` and ``accept(buffers:)``.
 /// - Many cores: ``GroupListener`` listens on every reactor of a
 ///   ``ReactorGroup`` with one listener each (`SO_REUSEPORT`).
 public final class SocketListener: Sendable {
@@ -49,7 +49,7 @@ public final class SocketListener: Sendable {
   /// - Throws: ``IOError`` carrying `address`: `EADDRINUSE`
   ///   (``IOError/isAddressInUse``), `EACCES`, `EADDRNOTAVAIL`...
   nonisolated(nonsending) public static func listen(
-    on address: SocketAddress,
+    at address: SocketAddress,
     backlog: Int = 1024,
     options: SocketOptions = SocketOptions(reuseAddress: true),
     on reactor: Reactor

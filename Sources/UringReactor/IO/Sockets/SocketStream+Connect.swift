@@ -6,6 +6,7 @@ extension SocketStream {
   /// `IORING_OP_CONNECT`): TCP for IP addresses, Unix-domain for paths.
   ///
   /// - Parameters:
+  ///   - address: the peer: an IP address and port, or a Unix-domain path.
   ///   - timeout: gives up `timeout` after the call starts with
   ///     ``IOError/Kind/timedOut``: the connect is linked to an
   ///     `IORING_OP_LINK_TIMEOUT` in the same submission, so the kernel
@@ -17,6 +18,7 @@ extension SocketStream {
   ///     `TCP_NODELAY` is on unless `options.noDelay` is `false`
   ///     (see ``SocketOptions/noDelay``).
   ///   - buffers: the pool ``receive()`` uses (`nil`: the reactor's shared pool).
+  ///   - reactor: the reactor the stream belongs to.
   /// - Returns: the connected stream, which owns its descriptor.
   /// - Throws: ``IOError`` carrying `address`: `ECONNREFUSED`
   ///   (``IOError/isConnectionRefused``), `ENETUNREACH`, ``IOError/Kind/timedOut``...

@@ -45,7 +45,7 @@ extension SocketStream {
       let outcome = unsafe await loop.perform(
         .sendMessage(fd: fd, message: box.header, flags: UInt32(bitPattern: noSignal)),
         retaining: (box, handle))
-      return Int(try outcome.value(.sendmsg, address: handle.peer))
+      return Int(try outcome.value(.sendmsg, socket: handle))
     }
   }
 
@@ -79,7 +79,7 @@ extension SocketStream {
           outcome.cancellation == .shutdown ? .reactorShutDown : .cancelled,
           operation: .recvmsg, address: handle.peer)
       }
-      let count = Int(try outcome.value(.recvmsg, address: handle.peer))
+      let count = Int(try outcome.value(.recvmsg, socket: handle))
       return unsafe ReceivedMessage(
         bytes: Array(UnsafeRawBufferPointer(rebasing: storage.region[..<count])),
         descriptors: received.map { FileDescriptor(rawValue: $0) },

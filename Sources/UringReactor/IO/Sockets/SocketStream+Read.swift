@@ -59,12 +59,12 @@ extension SocketStream {
       do throws(MemoryAccessError) {
         try buffer.beginKernelAccess(.write)
       } catch {
-        throw IOError(.memoryBusy(error), operation: .recv, address: handle.peer)
+        throw handle.error(.memoryBusy(error), .recv)
       }
       let outcome = unsafe await loop.perform(
         .receive(fd: fd, buffer: buffer.unsafeRegion, flags: 0), retaining: (buffer, handle))
       buffer.endKernelAccess(.write)
-      let count = Int(try outcome.value(.recv, address: handle.peer))
+      let count = Int(try outcome.value(.recv, socket: handle))
       buffer.setCount(count)
       return count
     }
@@ -91,7 +91,7 @@ extension SocketStream {
           rebasing: storage.region[..<min(storage.capacity, File.maximumTransfer)])
         let outcome = unsafe await loop.perform(
           .receive(fd: fd, buffer: region, flags: 0), retaining: (storage, handle))
-        return .success(Int(try outcome.value(.recv, address: handle.peer)))
+        return .success(Int(try outcome.value(.recv, socket: handle)))
       } catch {
         return .failure(error)
       }

@@ -166,7 +166,7 @@ nonisolated(nonsending) private func lend<R>(
     do throws(MemoryAccessError) {
       try buffer.beginKernelAccess(.read)
     } catch {
-      throw IOError(.memoryBusy(error), operation: operation, address: handle.peer)
+      throw handle.error(.memoryBusy(error), operation)
     }
     lent += 1
   }
@@ -217,11 +217,11 @@ extension EventLoop {
           continue
         }
       }
-      let count = Int(try outcome.value(opcode, address: handle.peer))
+      let count = Int(try outcome.value(opcode, socket: handle))
       // A stream send of a non-empty region never sends 0 bytes; if the
       // kernel ever said so, retrying would never end.
       if count == 0 && sent < total {
-        throw IOError(.system(.brokenPipe), operation: opcode, address: handle.peer)
+        throw handle.error(.system(.brokenPipe), opcode)
       }
       sent += count
       if once || sent >= total { return sent }

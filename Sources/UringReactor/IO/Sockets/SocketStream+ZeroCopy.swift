@@ -47,7 +47,7 @@ extension SocketStream {
               zeroCopyFlags: UInt32(IORING_SEND_ZC_REPORT_USAGE)),
             handler: operation, retaining: (storage, handle), deadline: deadline)
         }
-        return .success(Int(try outcome.value(.sendZC, address: handle.peer)))
+        return .success(Int(try outcome.value(.sendZC, socket: handle)))
       } catch {
         return .failure(error)
       }

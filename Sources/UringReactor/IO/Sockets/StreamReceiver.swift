@@ -221,9 +221,8 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
       let kind: IOError.Kind = cancellation == .shutdown ? .reactorShutDown : .cancelled
       unsafe finish(with: .failure(IOError(kind, operation: .recv, address: socket?.peer)))
     } else {
-      let error = unsafe IOError(
-        .system(Errno(rawValue: -result)), operation: .recv, address: socket?.peer)
-      finish(with: .failure(error))
+      let error = IOError(.system(Errno(rawValue: -result)), operation: .recv)
+      finish(with: .failure(socket?.naming(error) ?? error))
     }
   }
 
