@@ -81,7 +81,9 @@ extension SocketListener {
           if let connectionLimit, accepted >= connectionLimit { break }
         }
       } catch {
-        failure = error
+        // A drain that closed the listener before its accept was armed
+        // (`EBADF`) is no failure.
+        if drain?.isDraining != true { failure = error }
       }
       if let drain, let handlers, let deadline = drain.deadline {
         // Draining: handlers may finish until the deadline, then are cancelled.
