@@ -3,7 +3,7 @@
 final class ServedHandlers: Sendable {
   private struct State {
     var active = 0
-    var waiter: UnsafeContinuation<Void, Never>?
+    var waiter: CheckedContinuation<Void, Never>?
     var stopWaiting = false
   }
   private let state = Locked(State())
@@ -13,7 +13,7 @@ final class ServedHandlers: Sendable {
 
   /// A handler returned; the last one ends a wait.
   func leave() {
-    let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
       state.active -= 1
       guard state.active == 0 else { return nil }
       defer { state.waiter = nil }
@@ -43,7 +43,7 @@ final class ServedHandlers: Sendable {
   /// Returns once no handler runs, or when the task is cancelled.
   private func allReturned() async {
     await withTaskCancellationHandler {
-      await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+      await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
         let resumeNow = state.withLock { state -> Bool in
           if state.active == 0 || state.stopWaiting { return true }
           state.waiter = continuation
@@ -52,7 +52,7 @@ final class ServedHandlers: Sendable {
         if resumeNow { continuation.resume() }
       }
     } onCancel: {
-      let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+      let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
         state.stopWaiting = true
         defer { state.waiter = nil }
         return state.waiter
