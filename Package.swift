@@ -24,9 +24,35 @@ let package = Package(
   products: [
     .library(name: "UringReactor", targets: ["UringReactor"]),
     .library(name: "Uring", targets: ["Uring"]),
+    // Optional products for the swift-server ecosystem. Each is empty unless
+    // its trait is enabled; a client that enables none (the default) neither
+    // fetches nor builds swift-service-lifecycle, swift-log or swift-metrics:
+    // `.package(url: ..., from: ..., traits: ["ServiceLifecycle"])`.
+    .library(name: "UringReactorServiceLifecycle", targets: ["UringReactorServiceLifecycle"]),
+    .library(name: "UringReactorLogging", targets: ["UringReactorLogging"]),
+    .library(name: "UringReactorMetrics", targets: ["UringReactorMetrics"]),
+  ],
+  traits: [
+    .trait(
+      name: "ServiceLifecycle",
+      description:
+        "UringReactorServiceLifecycle: a swift-service-lifecycle Service for a group's servers"),
+    .trait(
+      name: "Logging",
+      description:
+        "UringReactorLogging: the reactors' set-up facts and warnings to a swift-log Logger"),
+    .trait(
+      name: "Metrics",
+      description: "UringReactorMetrics: Reactor.statistics published through swift-metrics"),
+    .default(enabledTraits: []),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
+    .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    // Only with their traits (target-based resolution alone would still
+    // fetch them for every client; trait-guarded dependencies are pruned).
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
   ],
   targets: [
     // The thinnest shim over liburing 2.3: re-exports what Swift cannot import.
@@ -53,6 +79,34 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ],
       swiftSettings: librarySwift
+    ),
+    // The optional products (see `traits`): each compiles to nothing without
+    // its trait.
+    .target(
+      name: "UringReactorServiceLifecycle",
+      dependencies: [
+        "UringReactor",
+        .product(
+          name: "ServiceLifecycle", package: "swift-service-lifecycle",
+          condition: .when(traits: ["ServiceLifecycle"])),
+      ],
+      swiftSettings: strictSwift
+    ),
+    .target(
+      name: "UringReactorLogging",
+      dependencies: [
+        "UringReactor",
+        .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Logging"])),
+      ],
+      swiftSettings: strictSwift
+    ),
+    .target(
+      name: "UringReactorMetrics",
+      dependencies: [
+        "UringReactor",
+        .product(name: "Metrics", package: "swift-metrics", condition: .when(traits: ["Metrics"])),
+      ],
+      swiftSettings: strictSwift
     ),
     // A C double of a device API that borrows memory and completes later
     // (callback or eventfd). Tests only.
@@ -100,6 +154,19 @@ let package = Package(
       name: "broken-pipe-probe",
       dependencies: ["UringReactor", .product(name: "SystemPackage", package: "swift-system")],
       path: "Tests/BrokenPipeProbe", swiftSettings: strictSwift),
+    // A child process of the service tests: serves under a ServiceGroup until
+    // SIGTERM, and reports how it ended (needs the ServiceLifecycle trait).
+    .executableTarget(
+      name: "service-probe",
+      dependencies: [
+        "UringReactor", "UringReactorServiceLifecycle",
+        .product(
+          name: "ServiceLifecycle", package: "swift-service-lifecycle",
+          condition: .when(traits: ["ServiceLifecycle"])),
+        .product(
+          name: "Logging", package: "swift-log", condition: .when(traits: ["ServiceLifecycle"])),
+      ],
+      path: "Tests/ServiceProbe", swiftSettings: strictSwift),
     // Helpers both test targets share: spawning the built examples and tools,
     // and the gate that runs tests owning process-wide state alone.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSwift),
@@ -112,7 +179,12 @@ let package = Package(
       name: "UringReactorTests",
       dependencies: [
         "UringReactor", "Uring", "CLibUring", "CDeviceDouble", "TestSupport",
+        "UringReactorLogging", "UringReactorMetrics",
         .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Logging"])),
+        .product(name: "Metrics", package: "swift-metrics", condition: .when(traits: ["Metrics"])),
+        .product(
+          name: "MetricsTestKit", package: "swift-metrics", condition: .when(traits: ["Metrics"])),
       ],
       swiftSettings: testSwift
     ),

@@ -37,4 +37,10 @@ step "swift test --sanitize=address --no-parallel --disable-xctest $*"
 ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}" \
   swift test --sanitize=address --scratch-path .build-asan --no-parallel --disable-xctest "$@"
 
+# The optional products build only with their package traits (scratch path of
+# their own, so the default build is not rebuilt).
+step "swift test --enable-all-traits (the optional products' tests)"
+swift test --enable-all-traits --scratch-path .build-traits \
+  --filter "ServiceLifecycleTests|ObservabilityBridgeTests"
+
 step "all tests passed (debug, ThreadSanitizer, AddressSanitizer)"

@@ -22,15 +22,17 @@ public struct ServerCommandLine: Sendable {
   /// group). Parsed only when the server accepts it.
   public let reactorCount: Int?
 
-  /// Parses `CommandLine.arguments`; prints usage and exits for `--help`,
-  /// exits with a message on standard error for bad input. `--reactors N`
-  /// is an option only if `acceptsReactors`.
-  public init(name: String, acceptsReactors: Bool = false) {
+  /// Parses `arguments` (the program's name first); prints usage and exits
+  /// for `--help`, exits with a message on standard error for bad input.
+  /// `--reactors N` is an option only if `acceptsReactors`.
+  public init(
+    name: String, acceptsReactors: Bool = false, arguments: [String] = CommandLine.arguments
+  ) {
     self.name = name
     var addressText = "127.0.0.1:0"
     var limit: Int?
     var reactors: Int?
-    var arguments = CommandLine.arguments.dropFirst()
+    var arguments = arguments.dropFirst()
     while let argument = arguments.popFirst() {
       switch argument {
       case "--connections":

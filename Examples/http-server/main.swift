@@ -1,7 +1,7 @@
 // http-server: an HTTP/1.1 server on one UringReactor that answers every
 // request with the same small response, keeping connections alive.
 //
-//   http-server [ADDRESS] [--connections N] [--reactors N]
+//   http-server [ADDRESS] [--connections N] [--reactors N] [--two-writes]
 //
 // ADDRESS defaults to 127.0.0.1:0 (any free port). The server prints
 // "listening on ADDRESS" (with the port the kernel picked) on its first line.
@@ -16,30 +16,64 @@
 // request body announced by Content-Length is skipped. `Connection: close`
 // (or HTTP/1.0 without keep-alive) ends the connection after the response.
 // The response lives in one SharedBuffer that every send reads in place.
+// With --two-writes each response goes out in two `writeAll` calls, the head
+// then the body (as a server that writes its headers before its body does);
+// TCP_NODELAY, on by default, keeps the second from waiting for an ACK.
 import Glibc
 import ServerCommandLine
 import UringReactor
 
-let command = ServerCommandLine(name: "http-server", acceptsReactors: true)
+/// `--two-writes`, taken out before the shared command line is parsed.
+let twoWrites = CommandLine.arguments.contains("--two-writes")
+let command = ServerCommandLine(
+  name: "http-server", acceptsReactors: true,
+  arguments: CommandLine.arguments.filter { $0 != "--two-writes" })
 
-/// A response with the fixed body; `closing` adds `Connection: close`.
-/// (Built in a function: temporaries of top-level async code would live
-/// until `exit`, where LeakSanitizer reports them.)
-func response(closing: Bool) -> SharedBuffer {
-  let body = "Hello, world!\n"
-  let connection = closing ? "Connection: close\r\n" : ""
-  let head =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
-    + connection + "\r\n"
-  return SharedBuffer(Array((head + body).utf8))
+/// A fixed response: whole (one send) and as its head and body (two sends).
+struct Response: Sendable {
+  let whole: SharedBuffer
+  let head: SharedBuffer
+  let body: SharedBuffer
+  /// Whether it goes out in two writes.
+  let split: Bool
+
+  /// The fixed body; `closing` adds `Connection: close`. (Built in a
+  /// function: temporaries of top-level async code would live until `exit`,
+  /// where LeakSanitizer reports them.)
+  init(closing: Bool) {
+    let body = "Hello, world!\n"
+    let connection = closing ? "Connection: close\r\n" : ""
+    let head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
+      + connection + "\r\n"
+    self.init(head: head, body: body)
+  }
+
+  init(head: String, body: String) {
+    whole = SharedBuffer(Array((head + body).utf8))
+    self.head = SharedBuffer(Array(head.utf8))
+    self.body = SharedBuffer(Array(body.utf8))
+    split = twoWrites && !body.isEmpty
+  }
+
+  /// Sends it in one `writeAll`, or with `--two-writes` the head then the
+  /// body in two (a body-less response is one write either way).
+  func write(to connection: SocketStream) async throws(IOError) {
+    if split {
+      try await connection.writeAll(from: head)
+      try await connection.writeAll(from: body)
+    } else {
+      try await connection.writeAll(from: whole)
+    }
+  }
 }
 
-let keepAliveResponse = response(closing: false)
-let closingResponse = response(closing: true)
-let tooLargeResponse = SharedBuffer(
-  Array(
-    "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-      .utf8))
+let keepAliveResponse = Response(closing: false)
+let closingResponse = Response(closing: true)
+let tooLargeResponse = Response(
+  head:
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+  body: "")
 let maximumHeaderBytes = 16 * 1024
 
 /// One parsed request head: whether the connection stays open after it, and
@@ -113,15 +147,15 @@ func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
         start = end
         skip = head.bodyLength
         if head.keepAlive {
-          try await connection.writeAll(from: keepAliveResponse)
+          try await keepAliveResponse.write(to: connection)
         } else {
-          try await connection.writeAll(from: closingResponse)
+          try await closingResponse.write(to: connection)
           break receiving
         }
       }
       pending.removeFirst(start)
       if pending.count > maximumHeaderBytes {
-        try await connection.writeAll(from: tooLargeResponse)
+        try await tooLargeResponse.write(to: connection)
         break
       }
     }

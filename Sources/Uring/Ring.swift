@@ -72,6 +72,16 @@ public struct Ring: ~Copyable {
   /// Completions ready in the CQ ring (not counting the kernel's overflow backlog).
   public var readyCompletions: UInt32 { unsafe io_uring_cq_ready(raw) }
 
+  /// Completions the kernel could not post to a full CQ ring (its
+  /// `koverflow` counter). With `IORING_FEAT_NODROP` none is lost: they wait
+  /// in the kernel's backlog, which ``hasOverflowBacklog`` reports.
+  public var completionOverflows: UInt32 {
+    // SAFETY: `koverflow` points into the CQ ring mapping, which lives as
+    // long as `raw` (until `deinit`); the kernel only increments it, so a
+    // torn or stale read is at worst one behind.
+    unsafe raw.pointee.cq.koverflow.pointee
+  }
+
   /// Whether the kernel holds overflowed completions not yet in the CQ ring.
   public var hasOverflowBacklog: Bool {
     unsafe clu_sq_flags(raw) & UInt32(IORING_SQ_CQ_OVERFLOW) != 0

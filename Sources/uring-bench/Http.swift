@@ -15,6 +15,11 @@ import UringReactor
 /// - nio: Benchmarks/'s `nio-http-server` (NIOHTTP1 on
 ///   `MultiThreadedEventLoopGroup(numberOfThreads: 1)`).
 ///
+/// `http-keepalive-50conn-two-writes-*`: the same with the reactor's server
+/// writing each response in two `writeAll` calls, head then body
+/// (`http-server --two-writes`); reactor only. Compare its median with the
+/// one-write workload's from the same uring-bench run.
+///
 /// A run lasts about the runner's target time: wrk is started with a long
 /// `-d` and interrupted (SIGINT: it stops at its next 100 ms tick and prints
 /// its figures) once the run's time is up, the time being the requested count
@@ -22,13 +27,16 @@ import UringReactor
 /// the workload has no such system, and the report says why.
 struct Http: Workload {
   let placement: Echo.Placement
+  /// The reactor's server writes each response in two parts.
+  let twoWrites: Bool
   let connections = 50
   /// Each system's rate in the previous run, to turn an operation count into
   /// a run length.
   private let rates = RateMemory()
 
-  init(placement: Echo.Placement) {
+  init(placement: Echo.Placement, twoWrites: Bool = false) {
     self.placement = placement
+    self.twoWrites = twoWrites
   }
 
   var id: String {
@@ -38,12 +46,12 @@ struct Http: Workload {
       case .sameCPU: "-same-cpu"
       case .splitCPU: "-split-cpu"
       }
-    return "http-keepalive-\(connections)conn" + suffix
+    return "http-keepalive-\(connections)conn" + (twoWrites ? "-two-writes" : "") + suffix
   }
   let unit = "reqs/s"
   var summary: String {
     "HTTP/1.1 keep-alive requests from wrk (1 thread, \(connections) connections) to a fixed "
-      + "small response"
+      + "small response" + (twoWrites ? " written in two parts (head, body)" : "")
       + (placement == .sameCPU ? ", server and wrk pinned to one CPU" : "")
       + (placement == .splitCPU ? ", pinned to two CPUs" : "")
   }
@@ -56,7 +64,8 @@ struct Http: Workload {
   var systems: [BenchSystem] {
     guard Wrk.path != nil else { return [] }
     if placement == .splitCPU && EchoThreads.usableCPUs.count < 2 { return [] }
-    return Http.servers.filter { $0.program.path != nil }.map(\.system)
+    let servers = twoWrites ? Http.servers.filter { $0.system == .reactor } : Http.servers
+    return servers.filter { $0.program.path != nil }.map(\.system)
   }
   var initialOperations: Int { 5_000 }
   var granularity: Int { 1 }
@@ -100,7 +109,8 @@ struct Http: Workload {
       Result { () throws(BenchError) -> Sample in
         try EchoThreads.pin(cpus.server)
         // The child inherits this thread's affinity (every thread of it).
-        let server = try ServerProcess(program, arguments: [])
+        let server = try ServerProcess(
+          program, arguments: twoWrites && system == .reactor ? ["--two-writes"] : [])
         defer { server.stop() }
         try EchoThreads.pin(cpus.client)
         let before = try server.cpu()

@@ -137,6 +137,8 @@ enum Catalog {
       Echo(connections: 50, placement: .splitCPU),
       Http(placement: .sameCPU),
       Http(placement: .splitCPU),
+      Http(placement: .sameCPU, twoWrites: true),
+      Http(placement: .splitCPU, twoWrites: true),
       FileReads(pattern: .random(queueDepth: 1), quick: quick),
       FileReads(pattern: .random(queueDepth: 32), quick: quick),
       FileReads(pattern: .random(queueDepth: 128), quick: quick),

@@ -60,9 +60,13 @@ struct HTTPExampleTests {
     #expect(server.wait() == 0)
   }
 
-  @Test(.enabled(if: SocketExamples.available(example: "http-server", tools: [])))
-  func pipelinedRequestsThenClose() throws {
-    let (server, address) = try startExampleServer("http-server", ["--connections", "1"])
+  /// Also with `--two-writes` (each response as two sends, head then body):
+  /// the same bytes, in order.
+  @Test(
+    .enabled(if: SocketExamples.available(example: "http-server", tools: [])),
+    arguments: [[], ["--two-writes"]])
+  func pipelinedRequestsThenClose(writes: [String]) throws {
+    let (server, address) = try startExampleServer("http-server", ["--connections", "1"] + writes)
     let client = try RawSocket(connectingTo: address)
     let get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     let post = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"

@@ -35,6 +35,7 @@ extension EventLoop {
       unsafe ring!.submitAndWait(1)
       handleCompletions()
     }
+    diagnostics?.report(.stopped(reactor: name, statistics: statisticsSnapshot()))
     // Other loops may still be sending an `IORING_OP_MSG_RING` to this ring's
     // descriptor: it must stay open until they are done.
     remote.waitForWakers()

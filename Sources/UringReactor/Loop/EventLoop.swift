@@ -98,6 +98,9 @@ final class EventLoop: @unchecked Sendable {
   let preferences = TaskPreferenceCache()
   /// Sees operations come and go (tests, diagnostics). Loop thread only.
   var observer: (any LoopObserver)?
+  /// Where set-up facts and the final counters are reported; set once
+  /// before the loop starts.
+  var diagnostics: ReactorDiagnostics?
   /// Counters for tests and diagnostics (loop thread only).
   @exclusivity(unchecked) var statistics = LoopStatistics()
 

@@ -128,6 +128,9 @@ struct InFlightTable {
   private var freeHead: Int32 = -1
   /// Occupied slots.
   private(set) var count = 0
+  /// Entries ever stored: operations submitted. Those completed (final CQE)
+  /// are `inserted - count`.
+  private(set) var inserted = 0
 
   init(capacity: Int) {
     slots.reserveCapacity(capacity)
@@ -151,6 +154,7 @@ struct InFlightTable {
     }
     slots[index].entry = entry
     count += 1
+    inserted &+= 1
     return UInt64(slots[index].generation) << 32 | UInt64(index)
   }
 

@@ -96,7 +96,7 @@ public final class Reactor: Sendable {
     thread = spawned
     // The loop thread waits in `awaitStart` and runs no job until `start()`;
     // the semaphore orders these writes before every read on the loop thread.
-    attachLoop(configure)
+    attachLoop(configure, diagnostics: options.diagnostics)
     startup.start()
   }
 
@@ -117,7 +117,7 @@ public final class Reactor: Sendable {
     }
     loop = EventLoop(ring: ring, remote: remote, name: options.name)
     thread = nil
-    attachLoop(configure)
+    attachLoop(configure, diagnostics: options.diagnostics)
   }
 
   /// The inbox other threads post to, with the eventfd that wakes the loop.
@@ -132,11 +132,16 @@ public final class Reactor: Sendable {
 
   /// Makes this reactor the loop's executors and owner, then lets
   /// `configure` see the loop, before the loop runs any job.
-  private func attachLoop(_ configure: (EventLoop) -> Void) {
+  /// Reports the ring's set-up to `diagnostics` (on the creating thread).
+  private func attachLoop(
+    _ configure: (EventLoop) -> Void, diagnostics: ReactorDiagnostics?
+  ) {
     unsafe loop.serialExecutor = unsafe UnownedSerialExecutor(ordinary: self)
     unsafe loop.taskExecutor = unsafe UnownedTaskExecutor(ordinary: self)
     loop.owner = self
+    loop.diagnostics = diagnostics
     configure(loop)
+    diagnostics?.reportSetUp(of: loop)
   }
 
   /// Runs the loop on the calling thread (which created this reactor with

@@ -11,6 +11,10 @@ public struct ReactorOptions: Sendable, Hashable {
   /// (default) leaves it to the scheduler. A CPU outside the process's
   /// affinity mask is ignored.
   public var cpu: Int? = nil
+  /// Receives the reactor's set-up facts and warnings
+  /// (``ReactorDiagnostic``); `nil` (default): nobody is told. The
+  /// `UringReactorLogging` product adapts a swift-log `Logger` to it.
+  public var diagnostics: ReactorDiagnostics? = nil
 
   public init() {}
 }

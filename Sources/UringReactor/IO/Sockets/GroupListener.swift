@@ -20,7 +20,7 @@
 ///   and dropping the last reference to each does the same on its loop
 ///   thread. The ``ReactorGroup`` must outlive the listener's use.
 /// - Thread-safety: `Sendable`; every method may be called from any task.
-/// - Cancellation: see ``serve(maximumPending:_:)``.
+/// - Cancellation: see ``serve(maximumPending:drain:_:)``.
 /// - Security: `SO_REUSEPORT` lets any socket of the same user bind the same
 ///   address and take a share of the connections.
 public final class GroupListener: Sendable {
@@ -81,7 +81,7 @@ public final class GroupListener: Sendable {
     return GroupListener(listeners: listeners)
   }
 
-  /// Serves every listener at once: ``SocketListener/serve(connectionLimit:maximumPending:buffers:_:)``
+  /// Serves every listener at once: ``SocketListener/serve(connectionLimit:maximumPending:buffers:drain:_:)``
   /// on each, from a task that prefers the listener's reactor. Each
   /// connection's `handler` runs in a task that prefers the reactor that
   /// accepted it (``SocketStream/reactor``, which is
@@ -98,18 +98,23 @@ public final class GroupListener: Sendable {
   ///   ``IOError/Kind/cancelled`` when the calling task is cancelled: every
   ///   listener's serving and every handler's task is cancelled, and awaited.
   /// - Parameters:
-  ///   - maximumPending: per listener, accepted connections that may wait for
-  ///     a handler task (backpressure on its multishot accept).
+  ///   - maximumPending: per listener, accepted connections that may wait
+  ///     for a handler task (backpressure on its multishot accept).
+  ///   - drain: a graceful end for every listener at once
+  ///     (``ServerDrain``): once it begins, every listener is closed, idle
+  ///     connections end, handlers may finish until its deadline and are
+  ///     cancelled after it, and `serve` returns without throwing.
   ///   - handler: runs once per connection, in its own task; the connection
   ///     is closed when it returns.
   nonisolated(nonsending) public func serve(
-    maximumPending: Int = 64, _ handler: @escaping @Sendable (SocketStream) async -> Void
+    maximumPending: Int = 64, drain: ServerDrain? = nil,
+    _ handler: @escaping @Sendable (SocketStream) async -> Void
   ) async throws(IOError) {
     let failure: IOError? = await withTaskGroup(of: IOError?.self) { tasks in
       for listener in listeners {
         tasks.addTask(executorPreference: listener.reactor) { () async -> IOError? in
           do throws(IOError) {
-            try await listener.serve(maximumPending: maximumPending, handler)
+            try await listener.serve(maximumPending: maximumPending, drain: drain, handler)
             return nil
           } catch {
             return error
@@ -127,7 +132,7 @@ public final class GroupListener: Sendable {
 
   /// Closes every listener (``SocketListener/close()``): their multishot
   /// accepts are cancelled, connections accepted but not yet handed out are
-  /// closed, and ``serve(maximumPending:_:)`` returns once the running
+  /// closed, and ``serve(maximumPending:drain:_:)`` returns once the running
   /// handlers have. Every listener is closed even if one fails; then the
   /// first error is thrown (`EBADF` when closed twice). Never cancelled.
   nonisolated(nonsending) public func close() async throws(IOError) {

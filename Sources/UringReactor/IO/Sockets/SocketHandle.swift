@@ -34,6 +34,9 @@ final class SocketHandle: @unchecked Sendable {
   @exclusivity(unchecked) var receiver: StreamReceiver?
   /// The multishot accepts running on this listening socket.
   @exclusivity(unchecked) var acceptors: [Acceptor] = []
+  /// The drain of the server that handed this connection to a handler: once
+  /// it begins, an idle ``StreamReceiver`` wait ends (end of stream).
+  @exclusivity(unchecked) var drain: ServerDrain?
 
   init(descriptor: CInt, peer: SocketAddress?, reactor: Reactor) {
     self.reactor = reactor

@@ -100,6 +100,8 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
       return unsafe .failure(
         IOError(.system(.resourceBusy), operation: .recv, address: socket?.peer))
     }
+    // A served connection whose server drains ends when it would wait.
+    if let drain = socket?.drain, drain.isDraining { return .end }
     guard loop.ownsLoopState, loop.lifecycle == .running else {
       return unsafe .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
     }
@@ -122,6 +124,14 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
     } onCancel: {
       reactor.runOnLoop { _ in self.cancelWaiter(generation) }
     }
+  }
+
+  /// The server drains (``ServerDrain``): a consumer waiting with nothing
+  /// queued gets end of stream. The multishot stays armed; later calls that
+  /// would wait return end of stream too. Loop thread.
+  func endIfIdle() {
+    guard queue.isEmpty, let waiter = takeWaiter() else { return }
+    waiter.resume(returning: .end)
   }
 
   /// After arming failed synchronously, the failure is already the end.
