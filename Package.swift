@@ -19,6 +19,7 @@ let package = Package(
     .executable(name: "uring-probe", targets: ["uring-probe"]),
     .executable(name: "echo-server", targets: ["echo-server"]),
     .executable(name: "http-server", targets: ["http-server"]),
+    .executable(name: "static-server", targets: ["static-server"]),
     .executable(name: "global-executor", targets: ["global-executor"]),
     .executable(name: "main-thread", targets: ["main-thread"]),
     // For the Benchmarks/ package only (the C baselines); not API.
@@ -90,6 +91,10 @@ let package = Package(
     .executableTarget(
       name: "http-server", dependencies: ["UringReactor", "ServerCommandLine"],
       path: "Examples/http-server", swiftSettings: strictSwift),
+    // Example: a static-file HTTP/1.1 server on a group, bodies spliced from files.
+    .executableTarget(
+      name: "static-server", dependencies: ["UringReactor", "ServerCommandLine"],
+      path: "Examples/static-server", swiftSettings: strictSwift),
     // The command line and messages both example servers share.
     .target(
       name: "ServerCommandLine", dependencies: ["UringReactor"],
