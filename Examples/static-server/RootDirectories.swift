@@ -5,9 +5,15 @@ import UringReactor
 /// one reactor): requests open their files beneath it.
 final class RootDirectories: Sendable {
   let path: String
+  /// `--copy`: bodies read into memory and written (`readAll` + `writeAll`)
+  /// instead of spliced, to compare the two.
+  let copiesBodies: Bool
   private let opened = Mutex<[ObjectIdentifier: File]>([:])
 
-  init(path: String) { self.path = path }
+  init(path: String, copiesBodies: Bool) {
+    self.path = path
+    self.copiesBodies = copiesBodies
+  }
 
   /// The directory opened on `reactor` (the first call there opens it).
   func directory(on reactor: Reactor) async throws(IOError) -> File {

@@ -28,7 +28,7 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
         }
         start = end.next
         skip = request.bodyLength
-        try await answer(request, on: connection, root: root)
+        try await answer(request, on: connection, root: root, roots: roots)
         if !request.keepAlive { break receiving }
       }
       pending.removeFirst(start)
@@ -46,7 +46,9 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
 
 /// Sends the file `request` asks for (its head, then, for GET, its bytes
 /// spliced from the file), or an error status.
-func answer(_ request: Request, on connection: SocketStream, root: File) async throws(IOError) {
+func answer(_ request: Request, on connection: SocketStream, root: File, roots: RootDirectories)
+  async throws(IOError)
+{
   guard request.method != .other else {
     try await respond(
       connection, status: "405 Method Not Allowed", keepAlive: request.keepAlive,
@@ -79,7 +81,11 @@ func answer(_ request: Request, on connection: SocketStream, root: File) async t
     + connectionHeader + "\r\n"
   do throws(IOError) {
     try await connection.writeAll(copying: head.utf8)
-    if request.method == .get, size > 0 {
+    if request.method == .get, size > 0, roots.copiesBodies {
+      let body = SharedBuffer(capacity: Int(size))
+      try await file.readAll(into: body, at: 0)
+      try await connection.writeAll(from: body)
+    } else if request.method == .get, size > 0 {
       let sent = try await connection.send(file: file, range: 0..<size)
       // The file shrank under us: the promised length cannot be kept.
       if sent < Int(size) {

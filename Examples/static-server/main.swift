@@ -2,7 +2,7 @@
 // file bodies with SocketStream.send(file:range:) (splice, no copy through
 // user memory).
 //
-//   static-server DIRECTORY [ADDRESS] [--port N] [--reactors N] [--connections N]
+//   static-server DIRECTORY [ADDRESS] [--port N] [--reactors N] [--connections N] [--copy]
 //
 // ADDRESS defaults to 127.0.0.1:0; --port N replaces its port. The server
 // prints "listening on ADDRESS" on its first line, then serves the files
@@ -12,19 +12,22 @@
 // `..` above the root, absolute paths and symbolic links pointing out are
 // refused by the kernel); 405 for other methods; 400 for a malformed
 // request. Connections stay open (HTTP/1.1 keep-alive) unless the client
-// says `Connection: close` or speaks HTTP/1.0 without keep-alive.
+// says `Connection: close` or speaks HTTP/1.0 without keep-alive. --copy
+// reads each body into memory and writes it instead (File.readAll +
+// SocketStream.writeAll), to measure what the splice saves.
 import Glibc
 import ServerCommandLine
 import Synchronization
 import UringReactor
 
 /// The parsed command line: the directory, then what `ServerCommandLine` serves with.
-func parseArguments() -> (String, ServerCommandLine) {
+func parseArguments() -> (RootDirectories, ServerCommandLine) {
   let name = "static-server"
   var positional: [String] = []
   var port: Int?
   var reactors = 1
   var limit: Int?
+  var copiesBodies = false
   var arguments = CommandLine.arguments.dropFirst()
   func number(_ option: String) -> Int {
     guard let value = arguments.popFirst().flatMap({ Int($0) }), value >= 0 else {
@@ -38,6 +41,7 @@ func parseArguments() -> (String, ServerCommandLine) {
     case "--port": port = number(argument)
     case "--reactors": reactors = max(number(argument), 1)
     case "--connections": limit = number(argument)
+    case "--copy": copiesBodies = true
     case "-h", "--help":
       ServerCommandLine.say(
         "usage: \(name) DIRECTORY [ADDRESS] [--port N] [--reactors N] [--connections N]\n")
@@ -59,9 +63,8 @@ func parseArguments() -> (String, ServerCommandLine) {
   }
   let command = ServerCommandLine(
     name: name, address: address, connectionLimit: limit, reactorCount: reactors)
-  return (root, command)
+  return (RootDirectories(path: root, copiesBodies: copiesBodies), command)
 }
 
-let (rootPath, command) = parseArguments()
-let roots = RootDirectories(path: rootPath)
+let (roots, command) = parseArguments()
 exit(await command.serve { connection in await serve(connection, roots: roots) })

@@ -137,6 +137,7 @@ enum Catalog {
       Echo(connections: 50, placement: .splitCPU),
       Http(placement: .sameCPU),
       Http(placement: .splitCPU),
+      HttpStatic(),
       FileReads(pattern: .random(queueDepth: 1), quick: quick),
       FileReads(pattern: .random(queueDepth: 32), quick: quick),
       FileReads(pattern: .random(queueDepth: 128), quick: quick),

@@ -78,7 +78,7 @@ extension SocketStream {
       guard chunk.count > 0 else { return }
       // SAFETY: the chunk owns its storage and is immutable; the slots
       // retain it until the last send's CQE.
-      _ = try await loop.send(chunk.region, once: false, retaining: chunk, handle: handle)
+      _ = try await unsafe loop.send(chunk.region, once: false, retaining: chunk, handle: handle)
     }
   }
 }

@@ -12,7 +12,7 @@ import Uring
 /// CQE (rule 1), so its descriptors stay open while the kernel uses them;
 /// `deinit` closes both ends. Thread-safety: loop-confined (taken from and
 /// given back to its loop's ``SplicePipePool`` on the loop thread).
-final class SplicePipe: @unchecked Sendable {
+final class SplicePipe: Sendable {
   /// The read end (spliced to the socket) and the write end (spliced into
   /// from the file).
   let readEnd: CInt
