@@ -15,7 +15,8 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
   do {
     let root = try await roots.directory(on: connection.reactor)
     receiving: while let bytes = try await connection.receive() {
-      bytes.withUnsafeBytes { pending.append(contentsOf: $0) }
+      // SAFETY: the pointer is used only inside the closure, to copy the bytes.
+      unsafe bytes.withUnsafeBytes { unsafe pending.append(contentsOf: $0) }
       var start = 0
       while true {
         let skipped = min(skip, pending.count - start)

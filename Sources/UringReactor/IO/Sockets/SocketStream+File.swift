@@ -89,7 +89,8 @@ extension EventLoop {
   nonisolated(nonsending) func spliceFile(
     _ file: File, from start: UInt64, to end: UInt64, knownEnd: Bool, handle: SocketHandle
   ) async throws(IOError) -> Int {
-    let pipe = try splicePipes.take(address: handle.peer)
+    // SAFETY: `splicePipes` is loop-confined (this is the loop thread).
+    let pipe = try unsafe splicePipes.take(address: handle.peer)
     var offset = start
     var sent = 0
     while offset < end {
@@ -126,7 +127,8 @@ extension EventLoop {
         sent += moved
       }
     }
-    splicePipes.giveBack(pipe)
+    // SAFETY: as above, on the loop thread.
+    unsafe splicePipes.giveBack(pipe)
     return sent
   }
 }
