@@ -14,6 +14,8 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
   var skip = 0
   do {
     let root = try await roots.directory(on: connection.reactor)
+    // --copy: bodies up to 64 KiB are read into this buffer, reused.
+    let scratch = roots.copiesBodies ? SharedBuffer(capacity: 1 << 16) : nil
     receiving: while let bytes = try await connection.receive() {
       // SAFETY: the pointer is used only inside the closure, to copy the bytes.
       unsafe bytes.withUnsafeBytes { unsafe pending.append(contentsOf: $0) }
@@ -29,7 +31,7 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
         }
         start = end.next
         skip = request.bodyLength
-        try await answer(request, on: connection, root: root, roots: roots)
+        try await answer(request, on: connection, root: root, scratch: scratch)
         if !request.keepAlive { break receiving }
       }
       pending.removeFirst(start)
@@ -47,7 +49,7 @@ func serve(_ connection: SocketStream, roots: RootDirectories) async {
 
 /// Sends the file `request` asks for (its head, then, for GET, its bytes
 /// spliced from the file), or an error status.
-func answer(_ request: Request, on connection: SocketStream, root: File, roots: RootDirectories)
+func answer(_ request: Request, on connection: SocketStream, root: File, scratch: SharedBuffer?)
   async throws(IOError)
 {
   guard request.method != .other else {
@@ -82,8 +84,9 @@ func answer(_ request: Request, on connection: SocketStream, root: File, roots: 
     + connectionHeader + "\r\n"
   do throws(IOError) {
     try await connection.writeAll(copying: head.utf8)
-    if request.method == .get, size > 0, roots.copiesBodies {
-      let body = SharedBuffer(capacity: Int(size))
+    if request.method == .get, size > 0, let scratch {
+      // The connection's buffer when the file fits, else one of its size.
+      let body = Int(size) <= scratch.capacity ? scratch : SharedBuffer(capacity: Int(size))
       try await file.readAll(into: body, at: 0)
       try await connection.writeAll(from: body)
     } else if request.method == .get, size > 0 {

@@ -18,7 +18,7 @@
 import Glibc
 import NIOCore
 import NIOHTTP1
-import NIOPosix
+import NIOHTTPServerSupport
 import ServerHarness
 
 var root: String?
@@ -117,23 +117,8 @@ final class StaticFileHandler: ChannelInboundHandler {
 
 struct NotFound: Error {}
 
-let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-let boundPort: Int
-do {
-  let server = try await ServerBootstrap(group: group)
-    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-    .serverChannelOption(.backlog, value: 1024)
-    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-    .childChannelInitializer { channel in
-      channel.eventLoop.makeCompletedFuture {
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(StaticFileHandler())
-      }
-    }
-    .bind(host: "127.0.0.1", port: port).get()
-  boundPort = server.localAddress?.port ?? 0
-} catch {
-  exitWithUsageError("nio-static-server", "cannot listen on 127.0.0.1:\(port): \(error)")
+let (group, boundPort) = await listenHTTP("nio-static-server", threads: threads, port: port) {
+  StaticFileHandler()
 }
 
 // Blocks the main thread: the server runs on the event loops.
