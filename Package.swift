@@ -144,6 +144,10 @@ let package = Package(
     .executableTarget(
       name: "http-server", dependencies: ["UringReactor", "ServerCommandLine"],
       path: "Examples/http-server", swiftSettings: strictSwift),
+    // Example: a static-file HTTP/1.1 server on a group, bodies spliced from files.
+    .executableTarget(
+      name: "static-server", dependencies: ["UringReactor", "ServerCommandLine"],
+      path: "Examples/static-server", swiftSettings: strictSwift),
     // The command line and messages both example servers share.
     .target(
       name: "ServerCommandLine", dependencies: ["UringReactor"],

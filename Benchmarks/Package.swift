@@ -75,12 +75,35 @@ let package = Package(
     .executableTarget(
       name: "nio-http-server",
       dependencies: [
+        "ServerHarness", "NIOHTTPServerSupport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Sources/nio-http-server",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // SwiftNIO's static-file server (FileRegion: sendfile), for uring-bench's
+    // http-static-64k workload next to the reactor's Examples/static-server.
+    .executableTarget(
+      name: "nio-static-server",
+      dependencies: [
+        "ServerHarness", "NIOHTTPServerSupport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Sources/nio-static-server",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // The HTTP/1.1 listener both SwiftNIO HTTP servers share.
+    .target(
+      name: "NIOHTTPServerSupport",
+      dependencies: [
         "ServerHarness",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ],
-      path: "Sources/nio-http-server",
+      path: "Sources/NIOHTTPServerSupport",
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
     // The same workloads on SwiftNIO and in C over liburing.

@@ -22,6 +22,9 @@ swift build -c release --product uring-bench >&2
 # The reactor's HTTP example, which the http workloads drive with wrk.
 step "swift build -c release --product http-server"
 swift build -c release --product http-server >&2
+# The static-file example, which http-static-64k drives with wrk.
+step "swift build -c release --product static-server"
+swift build -c release --product static-server >&2
 
 # SwiftNIO's echo servers (systems `nio`, `nio-async-channel` of the echo
 # workloads) live in the Benchmarks/ package, so that uring-bench itself needs
@@ -35,6 +38,11 @@ fi
 step "swift build -c release --package-path Benchmarks --product nio-http-server"
 if ! swift build -c release --package-path Benchmarks --product nio-http-server >&2; then
   step "nio-http-server did not build: no SwiftNIO rows in the http workloads this time"
+fi
+# SwiftNIO's static-file server (system `nio` of http-static-64k).
+step "swift build -c release --package-path Benchmarks --product nio-static-server"
+if ! swift build -c release --package-path Benchmarks --product nio-static-server >&2; then
+  step "nio-static-server did not build: no SwiftNIO row in http-static-64k this time"
 fi
 
 # Also draw the chart (uring-bench.svg, next to this checkout's README) unless

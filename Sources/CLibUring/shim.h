@@ -161,4 +161,15 @@ static inline int clu_deny_io_uring_setup(int errnoValue) {
                       SECCOMP_FILTER_FLAG_TSYNC, &prog);
 }
 
+// MARK: - Pipes (SocketStream.send(file:range:) splices through them)
+
+/// pipe2(fds, O_CLOEXEC); pipe2 is a GNU extension not declared here.
+/// Returns 0, or -1 with errno set.
+static inline int clu_pipe_cloexec(int fds[2]) {
+  return (int)syscall(SYS_pipe2, fds, 02000000 /* O_CLOEXEC */);
+}
+/// fcntl commands for a pipe's capacity (GNU, not declared here).
+static const int CLU_F_SETPIPE_SZ = 1031;
+static const int CLU_F_GETPIPE_SZ = 1032;
+
 #endif

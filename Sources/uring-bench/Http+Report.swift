@@ -6,7 +6,7 @@ struct HttpComparison {
   let workloads: [any Workload]
 
   func text() -> String {
-    let compared = workloads.compactMap { $0 as? Http }
+    let compared = workloads.filter { $0 is Http || $0 is HttpStatic }
     guard !compared.isEmpty else { return "" }
     var out = "\nHTTP/1.1 keep-alive servers driven by wrk (medians; server us/req = CPU time of "
     out += "the server's process\nper request; rate ratio: higher is better, cpu ratio: lower):\n"
@@ -29,7 +29,10 @@ struct HttpComparison {
     if Wrk.path == nil {
       out += "  every system: absent (wrk was not found): " + Wrk.howToInstall + "\n"
     }
-    for (system, program) in Http.servers where program.path == nil {
+    let servers =
+      (compared.contains { $0 is Http } ? Http.servers : [])
+      + (compared.contains { $0 is HttpStatic } ? HttpStatic.servers : [])
+    for (system, program) in servers where program.path == nil {
       out += "  \(system.id): absent (\(program.name) was not found): \(program.howToBuild)\n"
     }
     return out

@@ -107,19 +107,31 @@ struct Http: Workload {
     let connections = self.connections
     let sample = try await EchoThreads.run { () -> Result<Sample, BenchError> in
       Result { () throws(BenchError) -> Sample in
-        try EchoThreads.pin(cpus.server)
-        // The child inherits this thread's affinity (every thread of it).
-        let server = try ServerProcess(
-          program, arguments: twoWrites && system == .reactor ? ["--two-writes"] : [])
-        defer { server.stop() }
-        try EchoThreads.pin(cpus.client)
-        let before = try server.cpu()
-        var sample = try Wrk.run(port: server.port, connections: connections, for: length)
-        sample.serverCPU = try server.cpu() - before
-        return sample
+        try Http.measure(
+          program, arguments: twoWrites && system == .reactor ? ["--two-writes"] : [], cpus: cpus, connections: connections, for: length)
       }
     }.get()
     if let measured = sample.rate { rates.record(measured, of: system) }
+    return sample
+  }
+}
+
+extension Http {
+  /// Starts `program` with `arguments` on `cpus.server`, runs wrk on
+  /// `cpus.client` against it for about `length`, and returns wrk's figures
+  /// with the server's CPU time over the run. On the calling (pinnable) thread.
+  static func measure(
+    _ program: ChildProgram, arguments: [String], cpus: (server: Int?, client: Int?),
+    connections: Int, for length: Duration
+  ) throws(BenchError) -> Sample {
+    try EchoThreads.pin(cpus.server)
+    // The child inherits this thread's affinity (every thread of it).
+    let server = try ServerProcess(program, arguments: arguments)
+    defer { server.stop() }
+    try EchoThreads.pin(cpus.client)
+    let before = try server.cpu()
+    var sample = try Wrk.run(port: server.port, connections: connections, for: length)
+    sample.serverCPU = try server.cpu() - before
     return sample
   }
 }
@@ -138,7 +150,7 @@ extension ChildProgram {
 }
 
 /// The last measured rate of each system, in requests per second.
-private final class RateMemory: Sendable {
+final class RateMemory: Sendable {
   // Relaxed: each value is a hint on its own (the next run's length); it
   // publishes no other memory.
   private let reactor = Atomic<Int>(0)

@@ -139,6 +139,7 @@ enum Catalog {
       Http(placement: .splitCPU),
       Http(placement: .sameCPU, twoWrites: true),
       Http(placement: .splitCPU, twoWrites: true),
+      HttpStatic(),
       FileReads(pattern: .random(queueDepth: 1), quick: quick),
       FileReads(pattern: .random(queueDepth: 32), quick: quick),
       FileReads(pattern: .random(queueDepth: 128), quick: quick),

@@ -22,7 +22,7 @@
 import Glibc
 import NIOCore
 import NIOHTTP1
-import NIOPosix
+import NIOHTTPServerSupport
 import ServerHarness
 
 func fail(_ message: String) -> Never {
@@ -73,23 +73,8 @@ final class FixedResponseHandler: ChannelInboundHandler {
   }
 }
 
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-let boundPort: Int
-do {
-  let server = try await ServerBootstrap(group: group)
-    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-    .serverChannelOption(.backlog, value: 1024)
-    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-    .childChannelInitializer { channel in
-      channel.eventLoop.makeCompletedFuture {
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(FixedResponseHandler())
-      }
-    }
-    .bind(host: "127.0.0.1", port: port).get()
-  boundPort = server.localAddress?.port ?? 0
-} catch {
-  fail("cannot listen on 127.0.0.1:\(port): \(error)")
+let (group, boundPort) = await listenHTTP("nio-http-server", threads: 1, port: port) {
+  FixedResponseHandler()
 }
 
 // Blocks the main thread: the server runs on the event loop.

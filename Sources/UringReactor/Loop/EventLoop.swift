@@ -103,6 +103,8 @@ final class EventLoop: @unchecked Sendable {
   var diagnostics: ReactorDiagnostics?
   /// Counters for tests and diagnostics (loop thread only).
   @exclusivity(unchecked) var statistics = LoopStatistics()
+  /// The idle pipes `SocketStream.send(file:range:)` splices through.
+  @exclusivity(unchecked) var splicePipes = SplicePipePool()
 
   /// Copied from the ring at creation, readable from any thread.
   let setup: RingSetup
