@@ -39,6 +39,10 @@ extension Ring {
       io_uring_prep_openat(sqe, directory, path, flags, mode)
     case .close(let fd):
       io_uring_prep_close(sqe, fd)
+    case .openatDirect(let directory, let path, let flags, let mode, let slot):
+      io_uring_prep_openat_direct(sqe, directory, path, flags, mode, slot)
+    case .closeDirect(let slot):
+      io_uring_prep_close_direct(sqe, slot)
     case .fsync(let fd, let flags):
       io_uring_prep_fsync(sqe, fd, flags)
     case .cancel(let userData, let flags):

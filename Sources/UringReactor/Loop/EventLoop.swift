@@ -95,6 +95,9 @@ final class EventLoop: @unchecked Sendable {
   let preferences = TaskPreferenceCache()
   /// Sees operations come and go (tests, diagnostics). Loop thread only.
   var observer: (any LoopObserver)?
+  /// The direct descriptor slots of ``FileSystem/readFiles(_:maximumSize:)``
+  /// (``DirectSlotTable``), registered on first use. Loop thread only.
+  var directSlots = DirectSlotTable.State.unregistered
   /// Counters for tests and diagnostics (loop thread only).
   @exclusivity(unchecked) var statistics = LoopStatistics()
 
