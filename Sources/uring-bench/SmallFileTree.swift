@@ -28,8 +28,9 @@ final class SmallFileTree: Sendable {
   }
 
   private init(directories: Int, perDirectory: Int) throws(BenchError) {
-    let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/var/tmp"
-    let disk = cb_is_tmpfs(base) == 1 ? "/var/tmp" : base
+    // SAFETY: getenv's string is read at once; cb_is_tmpfs copies nothing.
+    let base = unsafe getenv("TMPDIR").map { unsafe String(cString: $0) } ?? "/var/tmp"
+    let disk = unsafe cb_is_tmpfs(base) == 1 ? "/var/tmp" : base
     root = "\(disk)/uring-bench-small-\(directories * perDirectory)"
     var random = BenchFile.Random(lane: 17)
     var paths: [FilePath] = []
@@ -42,24 +43,26 @@ final class SmallFileTree: Sendable {
     }
     self.paths = paths
     self.sizes = sizes
-    if access("\(root)/.complete", F_OK) != 0 {
+    // SAFETY: C calls on Swift strings, valid for the call.
+    if unsafe access("\(root)/.complete", F_OK) != 0 {
       try create(directories: directories)
     }
   }
 
   private func create(directories: Int) throws(BenchError) {
     Log.progress("[setup] writing \(count) small files under \(root) (once) ... ")
-    mkdir(root, 0o755)
-    for directory in 0..<directories { mkdir("\(root)/d\(directory)", 0o755) }
+    // SAFETY: C calls on Swift strings and arrays, valid for each call.
+    unsafe mkdir(root, 0o755)
+    for directory in 0..<directories { unsafe mkdir("\(root)/d\(directory)", 0o755) }
     let bytes = [UInt8](repeating: 0x5A, count: Self.largest)
     for (path, size) in zip(paths, sizes) {
-      let fd = open(path.string, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      let fd = unsafe open(path.string, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
       guard fd >= 0 else { throw BenchError("cannot create \(path): \(errno)") }
-      let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, size) }
+      let written = unsafe bytes.withUnsafeBytes { unsafe write(fd, $0.baseAddress, size) }
       close(fd)
       guard written == size else { throw BenchError("cannot write \(path): \(errno)") }
     }
-    let marker = open("\(root)/.complete", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+    let marker = unsafe open("\(root)/.complete", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
     guard marker >= 0 else { throw BenchError("cannot create \(root)/.complete: \(errno)") }
     close(marker)
     Log.progress("done\n")
@@ -74,13 +77,14 @@ final class SmallFileTree: Sendable {
   /// reactor does) and closes file `index`, with blocking system calls.
   func blockingRead(_ index: Int) throws(BenchError) {
     let path = paths[index]
-    let fd = path.withPlatformString { open($0, O_RDONLY | O_CLOEXEC) }
+    // SAFETY: the C string lives for the call; the buffer until the defer.
+    let fd = unsafe path.withPlatformString { unsafe open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { throw BenchError("cannot open \(path): \(errno)") }
     defer { close(fd) }
     // A buffer per file, as the reactor's (a tool keeps what it read).
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.largest + 1, alignment: 16)
-    defer { buffer.deallocate() }
-    let count = read(fd, buffer, Self.largest + 1)
+    defer { unsafe buffer.deallocate() }
+    let count = unsafe read(fd, buffer, Self.largest + 1)
     guard count == sizes[index] else {
       throw BenchError("\(path): read \(count) bytes, not \(sizes[index])")
     }

@@ -71,10 +71,11 @@ struct SmallFiles: Workload {
       }
     case .dispatch:
       read = try await Self.lanes(operations: operations) { index throws(BenchError) in
-        let outcome = await withUnsafeContinuation {
+        // SAFETY: the continuation is resumed exactly once, by the job.
+        let outcome = await unsafe withUnsafeContinuation {
           (continuation: UnsafeContinuation<Result<Void, BenchError>, Never>) in
           DispatchQueue.global().async {
-            continuation.resume(
+            unsafe continuation.resume(
               returning: Result { () throws(BenchError) in
                 try tree.blockingRead(index % tree.count)
               })
