@@ -235,6 +235,32 @@ struct SmallFilesTests {
     }
   }
 
+  /// A shutdown while reads wait (a FIFO with a writer and no data): the
+  /// batch returns, the waiting files end with "shut down", the others keep
+  /// their data, and the loop reaps every chain (each slot's close ran).
+  @Test func shutdownMidway() async throws {
+    let tree = Tree("shutdown")
+    defer { tree.cleanUp() }
+    let fifo = "\(tree.root)/fifo"
+    #expect(mkfifo(fifo, 0o644) == 0)
+    let writer = open(fifo, O_RDWR | O_CLOEXEC)
+    #expect(writer >= 0)
+    defer { close(writer) }
+    let paths = [tree.write("a", [1, 2]), FilePath(fifo), tree.write("b", [3]), FilePath(fifo)]
+    let reactor = try Reactor()
+    let fileSystem = FileSystem(on: reactor)
+    let task = Task(executorPreference: reactor) {
+      await fileSystem.readFiles(paths, maximumSize: 64)
+    }
+    while await Self.loopState(reactor).slots != 2 { await Task.yield() }
+    await reactor.shutdown()
+    let results = await task.value
+    #expect((try? results[0].get().bytes()) == [1, 2])
+    #expect(results[1].failureKind == .reactorShutDown)
+    #expect((try? results[2].get().bytes()) == [3])
+    #expect(results[3].failureKind == .reactorShutDown)
+  }
+
   /// An already cancelled task submits nothing; a bad maximum fails every
   /// entry with EINVAL.
   @Test func refusalsBeforeSubmission() async throws {
