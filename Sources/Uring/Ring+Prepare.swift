@@ -41,6 +41,10 @@ extension Ring {
       unsafe io_uring_prep_openat(sqe, directory, path, flags, mode)
     case .close(let fd):
       unsafe io_uring_prep_close(sqe, fd)
+    case .openatDirect(let directory, let path, let flags, let mode, let slot):
+      unsafe io_uring_prep_openat_direct(sqe, directory, path, flags, mode, slot)
+    case .closeDirect(let slot):
+      unsafe io_uring_prep_close_direct(sqe, slot)
     case .fsync(let fd, let flags):
       unsafe io_uring_prep_fsync(sqe, fd, flags)
     case .cancel(let userData, let flags):

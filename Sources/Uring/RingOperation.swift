@@ -28,6 +28,16 @@ public enum RingOperation {
   case openat(directory: CInt, path: UnsafePointer<CChar>, flags: CInt, mode: UInt32)
   /// `IORING_OP_CLOSE`.
   case close(fd: CInt)
+  /// `IORING_OP_OPENAT` into slot `slot` of the registered file table (a
+  /// direct descriptor, `io_uring_prep_openat_direct`): no descriptor is
+  /// created; later submissions name the file with `IOSQE_FIXED_FILE` and
+  /// the slot. `O_CLOEXEC` is refused (`EINVAL`). The CQE's result is 0 on
+  /// success.
+  case openatDirect(
+    directory: CInt, path: UnsafePointer<CChar>, flags: CInt, mode: UInt32, slot: UInt32)
+  /// `IORING_OP_CLOSE` of slot `slot` of the registered file table
+  /// (`io_uring_prep_close_direct`); `EBADF` if the slot is empty.
+  case closeDirect(slot: UInt32)
   /// `IORING_OP_FSYNC` (`IORING_FSYNC_DATASYNC` in `flags` for fdatasync).
   case fsync(fd: CInt, flags: UInt32)
   /// `IORING_OP_ASYNC_CANCEL` of the submission with `userData`.
@@ -114,7 +124,8 @@ public enum RingOperation {
     case .readFixed: .readFixed
     case .writeFixed: .writeFixed
     case .openat: .openat
-    case .close: .close
+    case .close, .closeDirect: .close
+    case .openatDirect: .openat
     case .fsync: .fsync
     case .cancel: .asyncCancel
     case .pollAdd: .pollAdd

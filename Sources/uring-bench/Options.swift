@@ -108,7 +108,8 @@ struct Options: Sendable {
       file-direct-* workloads read a file on the disk with O_DIRECT (1 GiB in
       $TMPDIR, or /var/tmp if $TMPDIR is a tmpfs; 64 MiB with --quick); their
       fio row needs `fio` on $PATH (or $URING_BENCH_FIO), else it is left out
-      and the report says why.
+      and the report says why. file-small-20k reads a tree of 20,000 small files
+      made once on the disk (2,000 with --quick), next to that file.
 
       options:
         --quick          2 rounds of short runs (the whole run takes 20-30 seconds)
@@ -121,8 +122,8 @@ struct Options: Sendable {
                          reactor (one reactor), reactor-stream
                          (File.reads(at:): the file-random-* workloads only),
                          reactor-group (a ReactorGroup of 2 reactors pinned to
-                         2 CPUs: the file-random-*, fan-out-in* and
-                         skewed-cpu-io workloads only), default-executor,
+                         2 CPUs: the file-random-*, fan-out-in*, file-small-20k
+                         and skewed-cpu-io workloads only), default-executor,
                          dispatch (not in skewed-cpu-io), dispatch-io
                          (a DispatchIO random-access channel: the file-* workloads
                          only), c-liburing, nio, nio-async-channel (SwiftNIO: the

@@ -148,6 +148,7 @@ enum Catalog {
       FileReads(pattern: .random(queueDepth: 32), quick: quick, direct: true),
       FileReads(pattern: .random(queueDepth: 128), quick: quick, direct: true),
       FileReads(pattern: .sequential, quick: quick, direct: true),
+      SmallFiles(quick: quick),
     ]
   }
 

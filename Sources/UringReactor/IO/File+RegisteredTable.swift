@@ -53,6 +53,9 @@ public final class RegisteredFileTable: Sendable {
       guard loop.ownsLoopState, loop.lifecycle == .running else {
         throw IOError(.reactorShutDown, operation: .nop, systemCall: "io_uring_register")
       }
+      // The ring has one table: readFiles's direct slots give theirs up
+      // unless a slot is taken (then EBUSY).
+      guard loop.yieldDirectSlotTable() else { throw tableError(.resourceBusy) }
       do throws(Errno) {
         unsafe try loop.ring!.registerSparseFiles(count: capacity)
       } catch {
@@ -111,7 +114,10 @@ public final class RegisteredFileTable: Sendable {
       state.registered = false
     }
     await reactor.onLoop { loop throws(Never) in
-      if loop.ownsLoopState { unsafe try? loop.ring!.unregisterFiles() }
+      if loop.ownsLoopState {
+        unsafe try? loop.ring!.unregisterFiles()
+        loop.directSlots = .unregistered
+      }
     }
   }
 

@@ -101,6 +101,9 @@ final class EventLoop: @unchecked Sendable {
   /// Where set-up facts and the final counters are reported; set once
   /// before the loop starts.
   var diagnostics: ReactorDiagnostics?
+  /// The direct descriptor slots of ``FileSystem/readFiles(_:maximumSize:)``
+  /// (``DirectSlotTable``), registered on first use. Loop thread only.
+  var directSlots = DirectSlotTable.State.unregistered
   /// Counters for tests and diagnostics (loop thread only).
   @exclusivity(unchecked) var statistics = LoopStatistics()
   /// The idle pipes `SocketStream.send(file:range:)` splices through.

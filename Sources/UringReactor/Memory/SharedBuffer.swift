@@ -40,13 +40,20 @@ public final class SharedBuffer: BackingMemory {
   public static let alignment = Int(sysconf(Int32(_SC_PAGESIZE)))
 
   /// A zero-filled buffer of `capacity` bytes, empty (`count == 0`).
-  public init(capacity: Int) {
+  public convenience init(capacity: Int) {
+    self.init(capacity: capacity, zeroed: true)
+  }
+
+  /// `zeroed: false` leaves the memory as malloc gave it: for a buffer the
+  /// kernel fills at once, whose owner zeroes what the kernel did not write
+  /// (``FileSystem/readFiles(_:maximumSize:)``) before anyone sees it.
+  init(capacity: Int, zeroed: Bool) {
     precondition(capacity >= 0, "negative capacity")
     var pointer: UnsafeMutableRawPointer?
     let result = unsafe posix_memalign(&pointer, Self.alignment, max(capacity, 1))
     unsafe precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
     unsafe base = unsafe pointer!
-    unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
+    if zeroed { unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1)) }
     self.capacity = capacity
   }
 
