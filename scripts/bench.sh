@@ -37,6 +37,12 @@ if ! swift build -c release --package-path Benchmarks --product nio-http-server 
   step "nio-http-server did not build: no SwiftNIO rows in the http workloads this time"
 fi
 
+# SwiftNIO's NIOFileSystem reader (system `nio-filesystem` of the random file reads).
+step "swift build -c release --package-path Benchmarks --product nio-filesystem-reader"
+if ! swift build -c release --package-path Benchmarks --product nio-filesystem-reader >&2; then
+  step "nio-filesystem-reader did not build: no nio-filesystem rows this time"
+fi
+
 # Also draw the chart (uring-bench.svg, next to this checkout's README) unless
 # the caller names one.
 chart=(--chart uring-bench.svg)
