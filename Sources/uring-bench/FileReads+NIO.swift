@@ -1,26 +1,28 @@
 import Glibc
 
-/// SwiftNIO's `NIOFileSystem` as the system `nio-filesystem` of the random
-/// file reads (`file-random-4k-*`, `file-direct-random-4k-*`): Benchmarks/'s
+/// SwiftNIO's `NIOFileSystem` as the system `nio-filesystem` of the
+/// page-cached random reads (`file-random-4k-*`): Benchmarks/'s
 /// `nio-filesystem-reader`, a child process reading the same file at the same
 /// offsets and depth. It times itself (no process start-up in the figure) and
 /// reports its reads, wall time and CPU time on stdout.
+///
+/// Not in the O_DIRECT workloads: NIOFileSystem has no O_DIRECT option, and
+/// with `O_DIRECT` set on its descriptor (the reader's `--direct`) every
+/// `readChunk` fails with `EINVAL`, since its `ByteBuffer`s are malloc'd, not
+/// aligned to the device's block size.
 enum NIOFileSystemReader {
   static let program = ChildProgram.benchmarks(
     "nio-filesystem-reader", variable: "URING_BENCH_NIO_FILESYSTEM")
 
-  static func footnote(depth: Int, direct: Bool) -> String {
+  static func footnote(depth: Int) -> String {
     "SwiftNIO's NIOFileSystem (Benchmarks/'s nio-filesystem-reader, a child process): "
       + "\(depth) task(s) on the default executor, each awaiting "
       + "`handle.readChunk(fromAbsoluteOffset:length: 4 KiB)` per read (NIO's blocking pool)"
-      + (direct ? "; O_DIRECT set on its descriptor with fcntl (NIOFileSystem has no option)" : "")
       + " (cpu ns/op: its own CPU time)"
   }
 
   /// Runs the reader on `file` and returns its figures.
-  static func run(_ file: BenchFile, depth: Int, perLane: Int, direct: Bool)
-    throws(BenchError) -> Sample
-  {
+  static func run(_ file: BenchFile, depth: Int, perLane: Int) throws(BenchError) -> Sample {
     guard let path = program.path else {
       throw BenchError("nio-filesystem-reader not found: " + program.howToBuild)
     }
@@ -28,7 +30,7 @@ enum NIOFileSystemReader {
       [
         path, "--path", file.path.string, "--size", "\(file.size)", "--depth", "\(depth)",
         "--per-lane", "\(perLane)",
-      ] + (direct ? ["--direct"] : []))
+      ])
     close(input)
     let text = Wrk.readAll(output)
     close(output)
@@ -48,9 +50,11 @@ enum NIOFileSystemReader {
   /// Why the random file reads have no `nio-filesystem` row, if they have none.
   static func absence(_ workloads: [any Workload]) -> String {
     guard program.path == nil,
-      workloads.contains(where: { ($0 as? FileReads)?.isSequential == false })
+      workloads.contains(where: {
+        ($0 as? FileReads).map { !$0.isSequential && !$0.direct } ?? false
+      })
     else { return "" }
-    return "  nio-filesystem: absent from the file-*random-4k-* workloads "
+    return "  nio-filesystem: absent from the file-random-4k-* workloads "
       + "(nio-filesystem-reader was not found): " + program.howToBuild + "\n"
   }
 }

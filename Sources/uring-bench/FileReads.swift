@@ -41,16 +41,16 @@ struct FileReads: Workload {
     if direct {
       return (isSequential ? [.reactor] : [.reactor, .reactorFixed, .reactorBatch, .reactorGroup])
         + BenchSystem.swiftSystems.dropFirst() + [.cLiburing] + (Fio.path == nil ? [] : [.fio])
-        + nioSystems
     }
     return isSequential
       ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
       : [.reactor, .reactorStream, .reactorBatch, .reactorGroup, .reactorGroupBatch]
         + BenchSystem.swiftSystems.dropFirst() + [.dispatchIO, .cLiburing] + nioSystems
   }
-  /// `nio-filesystem` in the random reads when its reader is built.
+  /// `nio-filesystem` in the page-cached random reads when its reader is
+  /// built (not O_DIRECT: see ``NIOFileSystemReader``).
   private var nioSystems: [BenchSystem] {
-    isSequential || NIOFileSystemReader.program.path == nil ? [] : [.nioFileSystem]
+    direct || isSequential || NIOFileSystemReader.program.path == nil ? [] : [.nioFileSystem]
   }
   var summary: String {
     if direct {
@@ -128,7 +128,7 @@ struct FileReads: Workload {
     case .reactorFixed:
       return Self.fixedFootnote
     case .nioFileSystem:
-      return NIOFileSystemReader.footnote(depth: depth, direct: direct)
+      return NIOFileSystemReader.footnote(depth: depth)
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
@@ -207,7 +207,7 @@ struct FileReads: Workload {
     case .reactorFixed:
       sample = try await randomOnFixed(file, reactor: reactor, perLane: perLane)
     case .nioFileSystem:
-      sample = try NIOFileSystemReader.run(file, depth: depth, perLane: perLane, direct: direct)
+      sample = try NIOFileSystemReader.run(file, depth: depth, perLane: perLane)
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }

@@ -48,7 +48,8 @@ enum BenchSystem: String, CaseIterable, Sendable {
   case reactorFixed = "reactor-fixed"
   /// SwiftNIO's `NIOFileSystem` (Benchmarks/'s `nio-filesystem-reader`, a
   /// child process), `readChunk(fromAbsoluteOffset:length:)` per read. Only
-  /// in the random file reads, when built.
+  /// in the page-cached random file reads, when built (NIOFileSystem cannot
+  /// do O_DIRECT reads: its buffers are not aligned).
   case nioFileSystem = "nio-filesystem"
   /// SwiftNIO's handler echo server (Benchmarks/'s `nio-echo-server`, a child
   /// process). Only in the echo workloads driven by the C client, and in the

@@ -7,7 +7,8 @@
 //
 // Opens P with `FileSystem.shared.withFileHandle(forReadingAt:)` (`--direct`:
 // then sets O_DIRECT on its descriptor with fcntl(F_SETFL), since NIOFileSystem
-// has no option for it), then runs D tasks on Swift's default executor, lane i
+// has no option for it; every read then fails with EINVAL, since NIO's
+// ByteBuffers are malloc'd, not block-aligned: uring-bench does not use it), then runs D tasks on Swift's default executor, lane i
 // awaiting N reads `handle.readChunk(fromAbsoluteOffset:length: 4 KiB)` at the
 // random offsets of uring-bench's lane i (the same xorshift). Prints one line,
 // `reads R ns T cpu_ns C` (reads done, wall time, this process's CPU time over
@@ -45,9 +46,17 @@ struct Arguments {
 }
 
 func fail(_ message: String) -> Never {
-  fputs("nio-filesystem-reader: \(message)\n", stderr)
+  var line = "nio-filesystem-reader: \(message)\n"
+  line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
   exit(1)
 }
+
+/// `O_DIRECT`, which Glibc's module does not export (a macro per architecture).
+#if arch(x86_64)
+  let directFlag: CInt = 0o40000
+#else
+  let directFlag: CInt = 0o200000
+#endif
 
 /// xorshift64 per lane, as uring-bench's `BenchFile.Random`.
 struct Random {
@@ -66,7 +75,7 @@ struct Random {
 
 func cpuNanoseconds() -> Int64 {
   var usage = rusage()
-  getrusage(RUSAGE_SELF, &usage)
+  getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
   let user = Int64(usage.ru_utime.tv_sec) * 1_000_000_000 + Int64(usage.ru_utime.tv_usec) * 1000
   let system = Int64(usage.ru_stime.tv_sec) * 1_000_000_000 + Int64(usage.ru_stime.tv_usec) * 1000
   return user + system
@@ -80,7 +89,7 @@ do {
     if arguments.direct {
       let status = try await handle.withUnsafeDescriptor { descriptor -> CInt in
         let flags = fcntl(descriptor.rawValue, F_GETFL)
-        return fcntl(descriptor.rawValue, F_SETFL, flags | O_DIRECT)
+        return fcntl(descriptor.rawValue, F_SETFL, flags | directFlag)
       }
       guard status == 0 else { fail("fcntl(F_SETFL, O_DIRECT) failed: errno \(errno)") }
     }
@@ -103,7 +112,9 @@ do {
           return arguments.perLane
         }
       }
-      return try await group.reduce(0, +)
+      var total = 0
+      for try await count in group { total += count }
+      return total
     }
     let elapsed = start.duration(to: clock.now)
     let cpu = cpuNanoseconds() - cpuBefore
