@@ -35,7 +35,7 @@ enum NIOFileSystemReader {
     let text = Wrk.readAll(output)
     close(output)
     var status: CInt = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     guard status == 0 else {
       throw BenchError("nio-filesystem-reader failed (wait status \(status)): \(text)")
     }

@@ -103,7 +103,7 @@ struct RegisteredFixedTests {
         // Cancelled before it starts: nothing submitted, the lease returned.
         let early = Task(executorPreference: reactor) { () -> Result<Int, IOError> in
           let lease = try! await pool.next()
-          withUnsafeCurrentTask { $0?.cancel() }
+          unsafe withUnsafeCurrentTask { unsafe $0?.cancel() }
           return await registered.readFixed(into: lease).result
         }
         #expect(await early.value == .failure(IOError(.cancelled, operation: .readFixed)))
