@@ -69,6 +69,14 @@ let package = Package(
       path: "Sources/nio-echo-server",
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
+    // SwiftNIO's NIOFileSystem reading a file at random offsets, as a process
+    // that uring-bench runs (system `nio-filesystem` of its file-read workloads).
+    .executableTarget(
+      name: "nio-filesystem-reader",
+      dependencies: [.product(name: "_NIOFileSystem", package: "swift-nio")],
+      path: "Sources/nio-filesystem-reader",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
     // SwiftNIO's HTTP/1.1 server with a fixed keep-alive response, as a
     // process that uring-bench drives with wrk (system `nio` of its http
     // workloads), next to the reactor's Examples/http-server.

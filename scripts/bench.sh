@@ -45,6 +45,12 @@ if ! swift build -c release --package-path Benchmarks --product nio-static-serve
   step "nio-static-server did not build: no SwiftNIO row in http-static-64k this time"
 fi
 
+# SwiftNIO's NIOFileSystem reader (system `nio-filesystem` of the random file reads).
+step "swift build -c release --package-path Benchmarks --product nio-filesystem-reader"
+if ! swift build -c release --package-path Benchmarks --product nio-filesystem-reader >&2; then
+  step "nio-filesystem-reader did not build: no nio-filesystem rows this time"
+fi
+
 # Also draw the chart (uring-bench.svg, next to this checkout's README) unless
 # the caller names one.
 chart=(--chart uring-bench.svg)

@@ -41,7 +41,7 @@ struct ActorHop: Workload {
     case .dispatch:
       "two serial DispatchQueues: A does queueB.async, B answers with queueA.async"
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -73,7 +73,7 @@ struct ActorHop: Workload {
     case .dispatch:
       result = await DispatchPingPong().run(calls: calls)
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     try result.verify(calls: calls)

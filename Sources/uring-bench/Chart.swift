@@ -38,6 +38,8 @@ struct Chart {
     case .dispatchIO: "#0c8599"
     case .cLiburing: "#2b8a3e"
     case .fio: "#5c940d"
+    case .reactorFixed: "#e67700"
+    case .nioFileSystem: "#5f3dc4"
     case .nio: "#7048e8"
     case .nioAsyncChannel: "#ae3ec9"
     }

@@ -31,7 +31,7 @@ struct CrossThreadEnqueue: Workload {
     case .dispatch:
       "a task on the default executor does `serialQueue.async { tick }` per job"
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorGroup, .cLiburing,
-      .nio, .nioAsyncChannel, .fio:
+      .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -66,7 +66,7 @@ struct CrossThreadEnqueue: Workload {
       case .dispatch:
         for _ in 0..<jobs { queue.async { countdown.tick() } }
       case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorGroup,
-        .cLiburing, .nio, .nioAsyncChannel, .fio:
+        .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
         preconditionFailure("\(id) does not run \(system.id)")
       }
     }

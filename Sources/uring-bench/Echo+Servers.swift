@@ -95,7 +95,7 @@ extension Echo {
         }
       }.get()
     case .defaultExecutor, .dispatchIO, .reactorStream, .reactorGroup, .reactorBatch,
-      .reactorGroupBatch, .reactorExecute, .fio:
+      .reactorGroupBatch, .reactorExecute, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

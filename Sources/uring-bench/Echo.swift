@@ -108,7 +108,7 @@ struct Echo: Workload {
         + "`for try await message in inbound { try await outbound.write(message) }`, "
         + "in the child process nio-echo-server" + client
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .fio:
+      .reactorGroup, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -132,7 +132,7 @@ struct Echo: Workload {
     case .cLiburing:
       sample = try CLiburing.echo(connections: connections, messages: expected).sample
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       // SwiftNIO's servers are driven by the C client only (the case above).
       preconditionFailure("\(id) does not run \(system.id)")
     }

@@ -67,7 +67,7 @@ struct FanOutIn: Workload {
       "`DispatchQueue.global().async(group:)` per child ("
         + (child == .read ? "a blocking `pread`" : "~3 us of mixing") + "), one notify per wave"
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .cLiburing, .nio, .nioAsyncChannel, .fio:
+      .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

@@ -39,13 +39,18 @@ struct FileReads: Workload {
   var unit: String { isSequential ? "MiB/s" : "reads/s" }
   var systems: [BenchSystem] {
     if direct {
-      return (isSequential ? [.reactor] : [.reactor, .reactorBatch, .reactorGroup])
+      return (isSequential ? [.reactor] : [.reactor, .reactorFixed, .reactorBatch, .reactorGroup])
         + BenchSystem.swiftSystems.dropFirst() + [.cLiburing] + (Fio.path == nil ? [] : [.fio])
     }
     return isSequential
       ? BenchSystem.swiftSystems + [.dispatchIO, .cLiburing]
       : [.reactor, .reactorStream, .reactorBatch, .reactorGroup, .reactorGroupBatch]
-        + BenchSystem.swiftSystems.dropFirst() + [.dispatchIO, .cLiburing]
+        + BenchSystem.swiftSystems.dropFirst() + [.dispatchIO, .cLiburing] + nioSystems
+  }
+  /// `nio-filesystem` in the page-cached random reads when its reader is
+  /// built (not O_DIRECT: see ``NIOFileSystemReader``).
+  private var nioSystems: [BenchSystem] {
+    direct || isSequential || NIOFileSystemReader.program.path == nil ? [] : [.nioFileSystem]
   }
   var summary: String {
     if direct {
@@ -120,6 +125,10 @@ struct FileReads: Workload {
         + (direct ? ", an O_DIRECT fd, page-aligned buffers" : "")
     case .fio:
       return Fio.footnote(sequential: isSequential, depth: depth)
+    case .reactorFixed:
+      return Self.fixedFootnote
+    case .nioFileSystem:
+      return NIOFileSystemReader.footnote(depth: depth)
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
@@ -195,6 +204,10 @@ struct FileReads: Workload {
       return try Fio.run(
         file, sequential: isSequential, depth: depth,
         for: quick ? .milliseconds(100) : .milliseconds(250))
+    case .reactorFixed:
+      sample = try await randomOnFixed(file, reactor: reactor, perLane: perLane)
+    case .nioFileSystem:
+      sample = try NIOFileSystemReader.run(file, depth: depth, perLane: perLane)
     case .nio, .nioAsyncChannel:
       preconditionFailure("\(id) does not run \(system.id)")
     }
@@ -263,7 +276,7 @@ struct FileReads: Workload {
   }
 
   /// `timedOnReactors` with one reactor, in a task that prefers it.
-  private func timedOnReactor(
+  func timedOnReactor(
     _ benchFile: BenchFile, reactor: Reactor, system: BenchSystem,
     _ body: @escaping @Sendable (File) async throws -> Int
   ) async throws(BenchError) -> Sample {

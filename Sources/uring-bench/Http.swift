@@ -90,7 +90,7 @@ struct Http: Workload {
         + client
     case .defaultExecutor, .dispatch, .dispatchIO, .reactorStream, .reactorGroup, .cLiburing,
       .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .nioAsyncChannel, .fio:
+      .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

@@ -45,7 +45,7 @@ struct NopRoundTrip: Workload {
       return "C loop (Sources/CBaselines/cb_nop.c): \(concurrency) IORING_OP_NOP per "
         + "io_uring_enter (submit, wait for all), SINGLE_ISSUER | DEFER_TASKRUN"
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -68,7 +68,7 @@ struct NopRoundTrip: Workload {
         try CLiburing.nop(batch: concurrency, operations: expected).sample
       }
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     let sample = try outcome.get()

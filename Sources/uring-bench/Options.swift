@@ -130,7 +130,11 @@ struct Options: Sendable {
                          echo and http workloads, from Benchmarks/'s nio-echo-server
                          and nio-http-server, when built; see ./scripts/bench.sh),
                          fio (fio with ioengine=io_uring, a child process: the
-                         file-direct-* workloads only, when installed)
+                         file-direct-* workloads only, when installed),
+                         reactor-fixed (registered buffers through a registered
+                         file: file-direct-random-* only), nio-filesystem
+                         (Benchmarks/'s nio-filesystem-reader: file-random-4k-*
+                         only, when built)
         -h, --help       show this help
 
       workloads:

@@ -62,6 +62,7 @@ struct Report {
     out += "  async round trip through their own completion mechanism (suspend, get resumed by\n"
     out += "  the system).\n"
     out += Fio.absence(workloads)
+    out += NIOFileSystemReader.absence(workloads)
 
     out += EchoComparison(measurements: measurements, workloads: workloads).text()
     out += SkewedComparison(measurements: measurements).text()

@@ -46,7 +46,7 @@ struct SkewedCPUIO: Workload {
     case .defaultExecutor:
       "\(tasks), on the default executor; each read a blocking `pread`, then `Task.yield()`"
     case .reactorStream, .dispatch, .dispatchIO, .cLiburing, .nio, .nioAsyncChannel, .reactorBatch,
-      .reactorGroupBatch, .reactorExecute, .fio:
+      .reactorGroupBatch, .reactorExecute, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }

@@ -30,7 +30,7 @@ struct SleepTimers: Workload {
     case .dispatch:
       "`DispatchQueue.global().asyncAfter(1 ms) { c.resume() }` awaited in 10,000 tasks"
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
   }
@@ -64,7 +64,7 @@ struct SleepTimers: Workload {
         }
       }.value
     case .dispatchIO, .reactorStream, .reactorBatch, .reactorGroupBatch, .reactorExecute,
-      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio:
+      .reactorGroup, .cLiburing, .nio, .nioAsyncChannel, .fio, .reactorFixed, .nioFileSystem:
       preconditionFailure("\(id) does not run \(system.id)")
     }
     guard sample.operations == perTask * Self.tasks else {

@@ -41,6 +41,16 @@ enum BenchSystem: String, CaseIterable, Sendable {
   /// the external reference of the O_DIRECT file reads (`file-direct-*`),
   /// when `fio` is on `$PATH`; its CPU time is its own report's.
   case fio
+  /// UringReactor's registered buffers through a registered file
+  /// (`RegisteredFile.readFixed(into:at:)`: `IORING_OP_READ_FIXED` with
+  /// `IOSQE_FIXED_FILE`), one task per read in flight. Only in the O_DIRECT
+  /// random reads (`file-direct-random-*`).
+  case reactorFixed = "reactor-fixed"
+  /// SwiftNIO's `NIOFileSystem` (Benchmarks/'s `nio-filesystem-reader`, a
+  /// child process), `readChunk(fromAbsoluteOffset:length:)` per read. Only
+  /// in the page-cached random file reads, when built (NIOFileSystem cannot
+  /// do O_DIRECT reads: its buffers are not aligned).
+  case nioFileSystem = "nio-filesystem"
   /// SwiftNIO's handler echo server (Benchmarks/'s `nio-echo-server`, a child
   /// process). Only in the echo workloads driven by the C client, and in the
   /// http workloads (Benchmarks/'s `nio-http-server`).

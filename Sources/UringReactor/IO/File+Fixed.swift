@@ -31,14 +31,7 @@ extension File {
     into buffer: consuming RegisteredBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<RegisteredBuffer> {
-    let result = await fixed(
-      .readFixed, pool: buffer.pool, index: buffer.index, count: 0, offset: offset)
-    if case .success(let count) = result {
-      buffer.count = count
-    } else {
-      buffer.count = 0
-    }
-    return IOResult(buffer: buffer, result: result)
+    await readFixed(into: buffer, at: offset, through: nil)
   }
 
   /// Writes a registered buffer's filled bytes (`0..<buffer.count`) at
@@ -52,16 +45,44 @@ extension File {
     from buffer: consuming RegisteredBuffer,
     at offset: UInt64? = nil
   ) async -> IOResult<RegisteredBuffer> {
+    await writeFixed(from: buffer, at: offset, through: nil)
+  }
+
+  /// ``readFixed(into:at:)``, through `registered`'s table slot if given.
+  nonisolated(nonsending) func readFixed(
+    into buffer: consuming RegisteredBuffer, at offset: UInt64?, through registered: RegisteredFile?
+  ) async -> IOResult<RegisteredBuffer> {
     let result = await fixed(
-      .writeFixed, pool: buffer.pool, index: buffer.index, count: buffer.count, offset: offset)
+      .readFixed, pool: buffer.pool, index: buffer.index, count: 0, offset: offset,
+      through: registered)
+    if case .success(let count) = result {
+      buffer.count = count
+    } else {
+      buffer.count = 0
+    }
+    return IOResult(buffer: buffer, result: result)
+  }
+
+  /// ``writeFixed(from:at:)``, through `registered`'s table slot if given.
+  nonisolated(nonsending) func writeFixed(
+    from buffer: consuming RegisteredBuffer, at offset: UInt64?, through registered: RegisteredFile?
+  ) async -> IOResult<RegisteredBuffer> {
+    let result = await fixed(
+      .writeFixed, pool: buffer.pool, index: buffer.index, count: buffer.count, offset: offset,
+      through: registered)
     return IOResult(buffer: buffer, result: result)
   }
 
   /// Runs one fixed operation on buffer `index` of `pool`: a read into its
   /// whole capacity, or a write of its first `count` bytes. The caller holds
   /// the lease throughout, so the buffer stays lent and registered.
+  ///
+  /// `registered`: submit through that handle's fixed file table slot
+  /// (`IOSQE_FIXED_FILE`) instead of the descriptor; the in-flight slot then
+  /// retains the handle (its table slot and this file) instead of the file.
   nonisolated(nonsending) private func fixed(
-    _ opcode: Opcode, pool: RegisteredBufferPool, index: UInt16, count: Int, offset: UInt64?
+    _ opcode: Opcode, pool: RegisteredBufferPool, index: UInt16, count: Int, offset: UInt64?,
+    through registered: RegisteredFile?
   ) async -> Result<Int, IOError> {
     guard pool.reactor === reactor else {
       // Its index names a buffer of another ring (or none) here.
@@ -70,21 +91,29 @@ extension File {
     return await reactor.onLoop { loop throws(Never) -> Result<Int, IOError> in
       do throws(IOError) {
         // SAFETY: the in-flight slot retains `pool` (its mapping) and the file
+        // (or its registered handle, which holds the file and its table slot)
         // until the final CQE; the caller holds the lease until then, so the
         // buffer stays registered and no user code can touch it.
         let whole = unsafe pool.region(index)
         let isRead = opcode == .readFixed
         let region =
-          unsafe isRead ? whole : UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
-        let fd = unsafe try self.transferDescriptor(for: opcode, at: offset, .region(region))
+          isRead ? unsafe whole : unsafe UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
+        let fd: CInt
+        if let registered {
+          try self.checkTransfer(for: opcode, at: offset, unsafe .region(region))
+          fd = registered.index
+        } else {
+          fd = try self.transferDescriptor(for: opcode, at: offset, unsafe .region(region))
+        }
         let operation: RingOperation =
-          unsafe isRead
-          ? .readFixed(fd: fd, buffer: region, offset: offset, index: index)
-          : .writeFixed(
+          isRead
+          ? unsafe .readFixed(fd: fd, buffer: region, offset: offset, index: index)
+          : unsafe .writeFixed(
             fd: fd, buffer: UnsafeRawBufferPointer(region), offset: offset, index: index)
+        let holder: AnyObject = registered ?? self
         let outcome = unsafe await loop.perform(
-          operation, retaining: (pool, self),
-          registration: isRead ? .lazy : .eager)
+          operation, retaining: (pool, holder),
+          registration: isRead ? .lazy : .eager, flags: registered == nil ? [] : .fixedFile)
         return .success(Int(try outcome.value(opcode, path: self.path)))
       } catch {
         return .failure(error)
