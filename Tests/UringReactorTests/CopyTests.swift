@@ -126,6 +126,33 @@ struct CopyTests {
   }
 }
 
+/// The `uring-cp` example copies a tree with `-r` (through `copyTree`) and
+/// refuses an existing destination.
+@Suite(.requiresUring, .sharesProcess)
+struct CopyExampleTests {
+  @Test func uringCpCopiesATreeRecursively() throws {
+    let path = try #require(
+      BuiltExecutable.path("uring-cp"), Comment(rawValue: BuiltExecutable.notFound("uring-cp")))
+    let scratch = try ScratchDirectory("uring-cp-tree")
+    defer { scratch.remove() }
+    let source = scratch.path("source")
+    #expect(mkdir(source.string, 0o755) == 0)
+    var generator = SeededGenerator(seed: 23)
+    try makeRandomTree(source, depth: 2, generator: &generator, largeFiles: true)
+    let destination = scratch.path("copy")
+    let output = try ChildProcess.run(path, ["-r", source.string, destination.string])
+    #expect(output.exitCode == 0, "wait status \(output.status)")
+    try expectSameTree(source, destination)
+    let again = try ChildProcess.run(
+      path, ["-r", source.string, destination.string], silenceStandardError: true)
+    #expect(again.exitCode == 1)
+    let replaced = try ChildProcess.run(
+      path, ["-r", "--replace", source.string, destination.string])
+    #expect(replaced.exitCode == 0)
+    try expectSameTree(source, destination)
+  }
+}
+
 /// Checks that `copy` holds what `original` holds: the same entries, types,
 /// permission bits, file bytes and link targets.
 func expectSameTree(
