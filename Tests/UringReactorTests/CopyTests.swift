@@ -11,7 +11,7 @@ import Uring
 /// mode for mode with the source, through both content paths.
 @Suite(.requiresUring, .sharesProcess)
 struct CopyTests {
-  static let methods: [CopyOptions.Method] = [.readWrite, .splice]
+  static let methods: [CopyOptions.Method] = [.readWrite, .splice, .automatic]
 
   /// Files of 0 bytes, 1 byte and more than 1 MiB, nested directories with
   /// their modes, symbolic links (to files, to directories, dangling)

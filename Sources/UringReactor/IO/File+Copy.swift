@@ -11,7 +11,17 @@ extension File {
     switch options.method {
     case .splice:
       return try await spliceContent(to: target, chunkSize: options.chunkSize)
-    case .readWrite, .automatic:
+    case .automatic:
+      do throws(IOError) {
+        return try await spliceContent(to: target, chunkSize: options.chunkSize)
+      } catch  where error.kind == .system(.invalidArgument) {
+        // A file system without splice support: read and write instead
+        // (from offset 0 again, so the result is whole either way).
+        var fallback = options
+        fallback.method = .readWrite
+        return try await copyContent(to: target, options: fallback)
+      }
+    case .readWrite:
       let chunks = self.chunks(from: 0, chunkSize: options.chunkSize, readAhead: 4)
       let writer = target.writer(startingAt: 0, maxInFlight: 4, bufferSize: options.chunkSize)
       for try await chunk in chunks {

@@ -4,9 +4,11 @@ import Uring
 
 extension FileSystem {
   /// Copies the regular file `source` to `destination`: its bytes through
-  /// the reactor (``CopyOptions/method``; by default pipelined
-  /// `IORING_OP_READ`/`IORING_OP_WRITE` with reactor-owned buffers, at most
-  /// 4 reads and 4 writes of 1 MiB in flight), then its permission bits.
+  /// the reactor (``CopyOptions/method``; by default `IORING_OP_SPLICE`
+  /// file -> pipe -> file, 1 MiB at a time, no copy through user memory;
+  /// or pipelined `IORING_OP_READ`/`IORING_OP_WRITE` with reactor-owned
+  /// buffers, at most 4 reads and 4 writes in flight), then its permission
+  /// bits.
   ///
   /// - Destination: must not exist (`O_EXCL`; `EEXIST` otherwise) unless
   ///   ``CopyOptions/replaceExisting``, which removes a file or link there
