@@ -24,7 +24,7 @@ public struct CopyOptions: Sendable, Hashable {
   /// a file or symbolic link there is removed (`IORING_OP_UNLINKAT`, never
   /// followed) and created anew, so the copy has the source's mode; an
   /// existing directory is merged into (kept, its mode set to the source's);
-  /// a directory where a file goes fails with `EISDIR`.
+  /// a directory where a file goes fails with `EEXIST`.
   public var replaceExisting: Bool
   /// How bytes travel; default ``Method/automatic``.
   public var method: Method

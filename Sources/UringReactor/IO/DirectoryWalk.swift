@@ -25,8 +25,9 @@ extension FileSystem {
 ///
 /// Memory is bounded by the depth, never by the size of the tree: at most
 /// one open directory per level of the current path (`depth + 1`), and at
-/// most ``WalkOptions/batchSize`` buffered entries per open directory (plus
-/// one read ahead to learn whether it can be opened at all).
+/// most ``WalkOptions/batchSize`` buffered entries per open directory (its
+/// first batch is read when it is opened, before its own entry is yielded,
+/// so that an unreadable directory's entry carries the error).
 ///
 /// - Ownership: the iterator owns the open directories; they are closed when
 ///   each is exhausted, when the walk ends or fails, and when the iterator is
