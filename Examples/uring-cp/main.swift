@@ -3,8 +3,11 @@
 // writes in flight (IORING_OP_WRITE), the same buffers reused throughout.
 //
 //   uring-cp [--chunk-size BYTES] [--read-ahead N] [--in-flight N] [--sync] [-v] SOURCE DEST
+//   uring-cp -r [--replace] [--jobs N] [-v] SOURCE DEST      (a tree: FileSystem.copyTree)
+//   uring-cp --method splice|read-write [-v] SOURCE DEST     (FileSystem.copyFile)
 //
-// DEST may be a directory: the copy goes there under SOURCE's name.
+// DEST may be a directory: the copy goes there under SOURCE's name (not
+// with -r, where DEST must not exist unless --replace).
 import Glibc
 import SystemPackage
 import UringReactor
@@ -17,6 +20,10 @@ struct Arguments {
   var inFlight = 4
   var sync = false
   var verbose = false
+  var recursive = false
+  var replace = false
+  var jobs = 4
+  var method: CopyOptions.Method?
 }
 
 func fail(_ message: String) -> Never {
@@ -41,11 +48,21 @@ func parse(_ arguments: [String]) -> Arguments {
     case "--read-ahead": parsed.readAhead = number(argument)
     case "--in-flight": parsed.inFlight = number(argument)
     case "--sync": parsed.sync = true
+    case "-r", "--recursive": parsed.recursive = true
+    case "--replace": parsed.replace = true
+    case "--jobs": parsed.jobs = number(argument)
+    case "--method":
+      switch rest.next() {
+      case "splice": parsed.method = .splice
+      case "read-write": parsed.method = .readWrite
+      default: fail("--method wants splice or read-write")
+      }
     case "-v", "--verbose": parsed.verbose = true
     case "-h", "--help":
       print(
         "usage: uring-cp [--chunk-size BYTES] [--read-ahead N] [--in-flight N] [--sync] [-v] "
-          + "SOURCE DEST")
+          + "SOURCE DEST\n       uring-cp -r [--replace] [--jobs N] [-v] SOURCE DEST\n"
+          + "       uring-cp --method splice|read-write [-v] SOURCE DEST")
       exit(0)
     default: paths.append(argument)
     }
@@ -59,6 +76,18 @@ func parse(_ arguments: [String]) -> Arguments {
 /// Copies `arguments.source` to `arguments.destination`; returns the bytes copied.
 func copy(_ arguments: Arguments, on reactor: Reactor) async throws(IOError) -> UInt64 {
   let fileSystem = FileSystem(on: reactor)
+  let options = CopyOptions(
+    replaceExisting: arguments.replace, method: arguments.method ?? .automatic,
+    chunkSize: arguments.chunkSize, concurrentFiles: arguments.jobs)
+  if arguments.recursive {
+    try await fileSystem.copyTree(
+      from: arguments.source, to: arguments.destination, options: options)
+    return 0
+  }
+  if arguments.method != nil {
+    return try await fileSystem.copyFile(
+      from: arguments.source, to: arguments.destination, options: options)
+  }
   let status = try await fileSystem.status(of: arguments.source)
   guard status.type != .directory else {
     throw IOError(.system(.isDirectory), operation: .openat, path: arguments.source)

@@ -193,7 +193,7 @@ public struct FileSystem: Sendable {
   static let removeDirectoryFlag: CInt = 0x200  // AT_REMOVEDIR
   static let noFollowFlag: CInt = 0x100  // AT_SYMLINK_NOFOLLOW
 
-  private func unlink(_ path: FilePath, flags: CInt, relativeTo directory: File?)
+  func unlink(_ path: FilePath, flags: CInt, relativeTo directory: File?)
     async throws(IOError)
   {
     let request = PathRequest(path, directory: directory)

@@ -88,14 +88,25 @@ public final class OffloadPool: Sendable {
   ) async throws(OffloadPoolError) -> T {
     if Task.isCancelled { throw .cancelled }
     let job = OffloadJob()
+    let handoff = job.handoff
     let outcome = await withTaskCancellationHandler {
       unsafe await withUnsafeContinuation { (continuation: UnsafeContinuation<T?, Never>) in
-        job.body = { started in unsafe continuation.resume(returning: started ? work() : nil) }
+        job.body = { started in
+          let value = started ? work() : nil
+          handoff.withLock { resumed in
+            resumed = true
+            unsafe continuation.resume(returning: value)
+          }
+        }
         shared.submit(job)
       }
     } onCancel: {
       shared.cancel(job)
     }
+    // The worker resumed us under `handoff`; taking it here orders what the
+    // resume touched before what this task does next, visibly to
+    // ThreadSanitizer (the runtime's own synchronisation is not instrumented).
+    _ = handoff.withLock { $0 }
     if let outcome { return outcome }
     throw job.refusal
   }
@@ -137,6 +148,9 @@ final class OffloadJob: @unchecked Sendable {
   // core's lists under that mutex. `refusal` is written before `body(false)`.
   var body: ((Bool) -> Void)?
   var refusal = OffloadPoolError.shutDown
+  /// Held by the worker while it resumes the caller, and taken by the caller
+  /// once resumed (a pthread mutex, which ThreadSanitizer sees).
+  let handoff = Locked(false)
 }
 
 /// The state shared by the pool and its workers: a mutex, a condition
