@@ -57,7 +57,7 @@ func parseArguments() -> (RootDirectories, ServerCommandLine) {
   if let port, let colon = addressText.lastIndex(of: ":") {
     addressText = String(addressText[..<colon]) + ":\(port)"
   }
-  guard let address = SocketAddress(addressText) else {
+  guard let address = try? SocketAddress(parsing: addressText) else {
     ServerCommandLine.say("\(name): cannot parse the address '\(addressText)'\n")
     exit(1)
   }

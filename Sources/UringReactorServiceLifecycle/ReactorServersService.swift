@@ -9,7 +9,7 @@
   ///
   /// ```swift
   /// let group = try ReactorGroup()
-  /// let listener = try await GroupListener.listen(on: .anyIPv4(port: 8080), group: group)
+  /// let listener = try await GroupListener.listen(at: .anyIPv4(port: 8080), group: group)
   /// let server = ReactorServersService(group: group, listener: listener) { connection in
   ///   while let request = try? await connection.receive() { ... }
   /// }

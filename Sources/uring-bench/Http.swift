@@ -108,7 +108,8 @@ struct Http: Workload {
     let sample = try await EchoThreads.run { () -> Result<Sample, BenchError> in
       Result { () throws(BenchError) -> Sample in
         try Http.measure(
-          program, arguments: twoWrites && system == .reactor ? ["--two-writes"] : [], cpus: cpus, connections: connections, for: length)
+          program, arguments: twoWrites && system == .reactor ? ["--two-writes"] : [], cpus: cpus,
+          connections: connections, for: length)
       }
     }.get()
     if let measured = sample.rate { rates.record(measured, of: system) }

@@ -18,7 +18,7 @@
   struct ServiceProbe {
     static func main() async throws {
       let group = try ReactorGroup(reactorCount: 2)
-      let listener = try await GroupListener.listen(on: .loopbackIPv4(port: 0), group: group)
+      let listener = try await GroupListener.listen(at: .loopbackIPv4(port: 0), group: group)
       let server = ReactorServersService(
         group: group, listener: listener, gracePeriod: .seconds(30)
       ) { connection in

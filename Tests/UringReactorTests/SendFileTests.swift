@@ -93,7 +93,7 @@ struct SendFileTests {
       let (file, _, path) = try await Self.randomFile(
         "sendfile-reset", 8 << 20, seed: 3, on: reactor)
       defer { unlink(path) }
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let address = listener.localAddress
       let peer = Task {
         try await onThread { () throws -> Int in

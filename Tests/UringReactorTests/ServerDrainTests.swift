@@ -68,7 +68,7 @@ struct ServerDrainTests {
     func listen(drain: ServerDrain, on reactor: Reactor) async throws -> (
       SocketListener, Task<Void, any Error>
     ) {
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       return (listener, Task { try await listener.serve(drain: drain) { await self.handle($0) } })
     }
   }
@@ -150,7 +150,7 @@ struct ServerDrainTests {
 
   @Test func serveWithADrainAlreadyBegunAcceptsNothing() async throws {
     try await withReactor { reactor in
-      let listener = try await SocketListener.listen(on: .loopbackIPv4(port: 0), on: reactor)
+      let listener = try await SocketListener.listen(at: .loopbackIPv4(port: 0), on: reactor)
       let drain = ServerDrain()
       drain.begin(gracePeriod: .zero)
       try await listener.serve(drain: drain) { _ in Issue.record("a connection was served") }
@@ -160,7 +160,7 @@ struct ServerDrainTests {
 
   @Test func aGroupListenerDrainsEveryReactor() async throws {
     let group = try ReactorGroup(reactorCount: 2)
-    let listener = try await GroupListener.listen(on: .loopbackIPv4(port: 0), group: group)
+    let listener = try await GroupListener.listen(at: .loopbackIPv4(port: 0), group: group)
     let drain = ServerDrain()
     let server = Server()
     let serving = Task { try await listener.serve(drain: drain) { await server.handle($0) } }

@@ -100,10 +100,10 @@ extension File {
           isRead ? unsafe whole : unsafe UnsafeMutableRawBufferPointer(rebasing: whole[..<count])
         let fd: CInt
         if let registered {
-          try self.checkTransfer(for: opcode, at: offset, unsafe .region(region))
+          unsafe try self.checkTransfer(for: opcode, at: offset, unsafe .region(region))
           fd = registered.index
         } else {
-          fd = try self.transferDescriptor(for: opcode, at: offset, unsafe .region(region))
+          fd = unsafe try self.transferDescriptor(for: opcode, at: offset, unsafe .region(region))
         }
         let operation: RingOperation =
           isRead

@@ -72,7 +72,7 @@ final class SmallFileChain: CompletionHandler {
       unsafe loop.start(
         .read(fd: CInt(slot), buffer: region, offset: 0), handler: self,
         flags: [.fixedFile, .hardLink]) ?? 0
-    closeData = loop.start(.closeDirect(slot: slot), handler: self) ?? 0
+    closeData = unsafe loop.start(.closeDirect(slot: slot), handler: self) ?? 0
   }
 
   /// Loop thread: one of the chain's CQEs (all single-shot).
@@ -108,11 +108,11 @@ final class SmallFileChain: CompletionHandler {
         // The close never ran (a shutdown cancelled it): close the slot
         // alone before giving it back.
         closeRetried = true
-        if let again = batch.loop.start(.closeDirect(slot: slot), handler: self) {
+        if let again = unsafe batch.loop.start(.closeDirect(slot: slot), handler: self) {
           closeData = again
           return
         }
-        batch.loop.submitInternal(.closeDirect(slot: slot))
+        unsafe batch.loop.submitInternal(.closeDirect(slot: slot))
       }
     default:
       return

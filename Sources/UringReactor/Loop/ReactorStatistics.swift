@@ -77,15 +77,15 @@ extension EventLoop {
   /// fallback queue after termination, when the ring is gone).
   func statisticsSnapshot() -> ReactorStatistics {
     var snapshot = ReactorStatistics()
-    snapshot.operationsSubmitted = table.inserted
-    snapshot.operationsCompleted = table.inserted - table.count
-    snapshot.operationsInFlight = table.count - (wakeupArmed ? 1 : 0)
-    snapshot.loopIterations = statistics.iterations
-    snapshot.jobsRun = statistics.jobsRun
-    snapshot.inlineCompletions = statistics.inlineCompletions
-    snapshot.sleeps = statistics.waits
-    snapshot.wakeUpsSent = statistics.ringMessages + statistics.eventFDWakes
-    snapshot.completionQueueOverflows = Int(ring?.completionOverflows ?? 0)
+    snapshot.operationsSubmitted = unsafe table.inserted
+    snapshot.operationsCompleted = unsafe table.inserted - table.count
+    snapshot.operationsInFlight = unsafe table.count - (wakeupArmed ? 1 : 0)
+    snapshot.loopIterations = unsafe statistics.iterations
+    snapshot.jobsRun = unsafe statistics.jobsRun
+    snapshot.inlineCompletions = unsafe statistics.inlineCompletions
+    snapshot.sleeps = unsafe statistics.waits
+    snapshot.wakeUpsSent = unsafe statistics.ringMessages + statistics.eventFDWakes
+    snapshot.completionQueueOverflows = unsafe Int(ring?.completionOverflows ?? 0)
     return snapshot
   }
 }

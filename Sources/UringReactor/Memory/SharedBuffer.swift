@@ -53,7 +53,9 @@ public final class SharedBuffer: BackingMemory {
     let result = unsafe posix_memalign(&pointer, Self.alignment, max(capacity, 1))
     unsafe precondition(result == 0 && pointer != nil, "posix_memalign failed: \(result)")
     unsafe base = unsafe pointer!
-    if zeroed { unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1)) }
+    if zeroed {
+      unsafe base.initializeMemory(as: UInt8.self, repeating: 0, count: max(capacity, 1))
+    }
     self.capacity = capacity
   }
 

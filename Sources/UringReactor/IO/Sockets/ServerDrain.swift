@@ -85,7 +85,7 @@ public final class ServerDrain: Sendable {
     // The listeners close on their loops (multishot accepts cancelled first).
     for listener in taken.listeners.values { listener.abandon() }
     for connection in taken.connections.values {
-      connection.reactor.runOnLoop { _ in connection.receiver?.endIfIdle() }
+      connection.reactor.runOnLoop { _ in unsafe connection.receiver?.endIfIdle() }
     }
   }
 
@@ -114,7 +114,7 @@ public final class ServerDrain: Sendable {
     _ connection: SocketStream, _ handler: @Sendable (SocketStream) async -> Void
   ) async {
     let handle = connection.handle
-    await handle.onLoop { _ throws(Never) in handle.drain = self }
+    await handle.onLoop { _ throws(Never) in unsafe handle.drain = self }
     let registered = state.withLock { state in
       guard state.deadline == nil else { return false }
       state.connections[ObjectIdentifier(handle)] = handle

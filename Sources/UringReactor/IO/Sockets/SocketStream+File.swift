@@ -97,7 +97,7 @@ extension EventLoop {
       let fileFD = try file.liveDescriptor(for: .splice)
       let wanted = UInt32(clamping: min(end - offset, UInt64(pipe.capacity)))
       // The pipe is empty here: the whole of `wanted` fits in it.
-      let filled = Int(
+      let filled = unsafe Int(
         try await perform(
           .splice(
             input: fileFD, inputOffset: Int64(offset), output: pipe.writeEnd, outputOffset: -1,
@@ -111,7 +111,7 @@ extension EventLoop {
         // Any throw from here leaves bytes in the pipe: it is not given back.
         let socketFD = try handle.liveDescriptor(for: .splice)
         let more = knownEnd && offset < end ? spliceMore : 0
-        let moved = Int(
+        let moved = unsafe Int(
           try await perform(
             .splice(
               input: pipe.readEnd, inputOffset: -1, output: socketFD, outputOffset: -1,

@@ -93,8 +93,10 @@ public final class SocketStream: Sendable {
     let handle = self.handle
     try await handle.onLoop { loop throws(IOError) in
       let fd = try handle.liveDescriptor(for: .shutdown)
-      _ = unsafe try await loop.perform(.shutdown(fd: fd, how: direction.how), retaining: (handle, nil))
-        .value(.shutdown, socket: handle)
+      _ = unsafe try await loop.perform(
+        .shutdown(fd: fd, how: direction.how), retaining: (handle, nil)
+      )
+      .value(.shutdown, socket: handle)
     }
   }
 

@@ -101,7 +101,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
         IOError(.system(.resourceBusy), operation: .recv, address: socket?.peer))
     }
     // A served connection whose server drains ends when it would wait.
-    if let drain = socket?.drain, drain.isDraining { return .end }
+    if let drain = unsafe socket?.drain, drain.isDraining { return .end }
     guard loop.ownsLoopState, loop.lifecycle == .running else {
       return unsafe .failure(IOError(.reactorShutDown, operation: .recv, address: socket?.peer))
     }
@@ -130,7 +130,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
   /// queued gets end of stream. The multishot stays armed; later calls that
   /// would wait return end of stream too. Loop thread.
   func endIfIdle() {
-    guard queue.isEmpty, let waiter = takeWaiter() else { return }
+    guard unsafe queue.isEmpty, let waiter = takeWaiter() else { return }
     waiter.resume(returning: .end)
   }
 
@@ -232,7 +232,7 @@ final class StreamReceiver: CompletionHandler, WaitDeadlineHandler, @unchecked S
       unsafe finish(with: .failure(IOError(kind, operation: .recv, address: socket?.peer)))
     } else {
       let error = IOError(.system(Errno(rawValue: -result)), operation: .recv)
-      finish(with: .failure(socket?.naming(error) ?? error))
+      unsafe finish(with: .failure(socket?.naming(error) ?? error))
     }
   }
 
