@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 source "scripts/install-deps.sh"
-install_packages liburing-dev wrk socat netcat-openbsd
+install_packages liburing-dev wrk socat netcat-openbsd curl
 
 # In parallel (Swift Testing's default): a test that counts the process's
 # descriptors or changes process-wide state (.ownsProcess) runs alone, the
