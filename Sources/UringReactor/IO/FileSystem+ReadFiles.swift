@@ -45,8 +45,11 @@ extension FileSystem {
   /// (one table per ring), the files are read one after the other with
   /// ordinary descriptors instead (three round trips each).
   ///
-  /// - Parameter maximumSize: the largest file read (`1...1 << 30`); any
-  ///   other value fails every entry with `EINVAL`.
+  /// - Parameters:
+  ///   - paths: the files to read, each opened with `O_RDONLY`; a relative
+  ///     path starts at the working directory.
+  ///   - maximumSize: the largest file read (`1...1 << 30`); any other
+  ///     value fails every entry with `EINVAL`.
   nonisolated(nonsending) public func readFiles(
     _ paths: [FilePath], maximumSize: Int = FileSystem.defaultMaximumFileSize
   ) async -> [Result<SharedBuffer, IOError>] {

@@ -34,7 +34,7 @@ public struct ReactorStatistics: Sendable, Hashable {
   public var wakeUpsSent = 0
   /// Completions the kernel could not post to a full CQ ring (`koverflow`).
   /// None is lost (`IORING_FEAT_NODROP`), but a growing count says the CQ
-  /// ring is too small for the load (``RingOptions/completionQueueEntries``).
+  /// ring is too small for the load (`RingOptions.completionQueueEntries`).
   public var completionQueueOverflows = 0
   /// Jobs waiting in the offload pool (``ReactorGroup/offloadPool``); 0 for
   /// a reactor outside a group, which has no pool.

@@ -3,7 +3,7 @@
 ///
 /// - Ownership: move-only (checked by the compiler): exactly one owner reads
 ///   the bytes. Releasing it (going out of scope, or consuming it into
-///   ``SocketStream/writeAll(_:)``) puts its buffer back in the ring. That
+///   ``SocketStream/writeAll(_:)-(ReceivedBytes)``) puts its buffer back in the ring. That
 ///   happens on the reactor's loop thread: released elsewhere, the return is
 ///   posted there (rule 5: only the loop touches the ring). The kernel cannot
 ///   write the buffer meanwhile: it is out of the ring.

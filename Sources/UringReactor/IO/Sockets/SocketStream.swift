@@ -11,7 +11,7 @@ import Uring
 ///   and ``read(into:)-(OwnedBuffer)`` read into the caller's memory
 ///   (`IORING_OP_RECV`). Use one style per connection.
 /// - Writing: ``writeAll(from:)-(SharedBuffer)``, the owned-buffer variants,
-///   ``writeAll(_:)`` (sends received bytes back without a copy),
+///   ``writeAll(_:)-(ReceivedBytes)`` (sends received bytes back without a copy),
 ///   `writeAll(from: [SharedBuffer])` (several buffers gathered in one
 ///   `IORING_OP_SENDMSG`) and
 ///   ``sendZeroCopy(from:)`` (`IORING_OP_SEND_ZC`). Every send passes
